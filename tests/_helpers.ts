@@ -1,0 +1,47 @@
+/**
+ * Shared test helpers: which backends to run on, and leak checks.
+ *
+ * `LISA_TEST_BACKENDS=cpu,wasm` restricts the backends a test run uses; by default every
+ * backend that probes available (cpu, wasm, webgpu on lavapipe, native when built) is used.
+ *
+ * @module
+ */
+import { type BackendName, initBackend, probeAll, tf } from "../backends/mod.ts";
+
+let cached: BackendName[] | null = null;
+
+/** The backends tests should run on here. */
+export async function testBackends(): Promise<BackendName[]> {
+  if (cached) return cached;
+  const only = Deno.env.get("LISA_TEST_BACKENDS")?.split(",").map((s) => s.trim());
+  const report = await probeAll();
+  cached = report
+    .filter((a) => a.available && a.name !== "tensorflow")
+    .map((a) => a.name)
+    .filter((n) => !only || only.includes(n));
+  return cached;
+}
+
+/** Make `name` the active backend. */
+export async function useBackend(name: BackendName): Promise<void> {
+  await initBackend(name);
+}
+
+/** Run `fn` and return how many tensors it left allocated. */
+export async function leakedTensors(fn: () => unknown | Promise<unknown>): Promise<number> {
+  const before = tf.memory().numTensors;
+  await fn();
+  return tf.memory().numTensors - before;
+}
+
+/** The shared real-data folder, or null (with a message) when it is absent. */
+export function sharedData(sub: string): string | null {
+  const dir = new URL(`../../shared/data/${sub}`, import.meta.url).pathname;
+  try {
+    Deno.statSync(dir);
+    return dir;
+  } catch {
+    console.warn(`skipping: ${dir} is absent (real-data tests need ../shared/data)`);
+    return null;
+  }
+}
