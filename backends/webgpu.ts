@@ -36,7 +36,22 @@ export function isSoftwareAdapter(info: AdapterInfoLike | undefined, fallback?: 
     /llvmpipe|lavapipe|swiftshader|warp|software/.test(text);
 }
 
+/**
+ * The Vulkan loader warns on every adapter request when XDG_RUNTIME_DIR is unset (common in
+ * containers and CI); give it a private empty folder so the output stays clean.
+ */
+function quietVulkanLoader(): void {
+  try {
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+      Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "lisa-xdg-" }));
+    }
+  } catch {
+    // without env/write permission the warning is harmless; carry on
+  }
+}
+
 async function adapterInfo(): Promise<{ description: string; software: boolean } | string> {
+  quietVulkanLoader();
   const g = gpu();
   if (!g) {
     return "navigator.gpu is missing: run Deno with --unstable-webgpu (the project's tasks do)";

@@ -1,0 +1,178 @@
+/**
+ * Batched matrix products on a flat float32 heap through BLAS `sgemm`: the geometry (output
+ * shape, which batch of `a` and `b` each output batch reads, broadcasting) as a pure function,
+ * and the loop that issues one `sgemm` per output batch, or a single one when the batches of
+ * `a` can be stacked into rows.
+ *
+ * Legend: M rows of op(a), N columns of op(b), K the shared (inner) dimension; `...batch` the
+ * leading dimensions, broadcast NumPy-style.
+ *
+ * @module
+ */
+import { pointerAt, type Sgemm } from "./blas.ts";
+
+/** Where one batched product reads and writes, derived from the input shapes alone. */
+export interface MatMulGeometry {
+  /** The output shape: `[...broadcast(batchA, batchB), M, N]`. */
+  readonly outShape: number[];
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+  /** For each output batch, the batch index of `a` it reads. */
+  readonly aBatch: Int32Array;
+  /** For each output batch, the batch index of `b` it reads. */
+  readonly bBatch: Int32Array;
+  /**
+   * True when `b` is one matrix shared by every batch and `a` is not transposed: the batches
+   * of `a` are then rows of one `[batch*M, K]` matrix and one `sgemm` does all of them.
+   */
+  readonly stackRows: boolean;
+}
+
+/** Broadcast two batch shapes NumPy-style, or explain why they do not broadcast. */
+export function broadcastBatch(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(
+        `matMul: batch dimensions [${a}] and [${b}] do not broadcast (dim ${i}: ${da} vs ${db})`,
+      );
+    }
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** The flat batch index into `shape` for each flat index of the broadcast `out` shape. */
+function batchIndexMap(shape: readonly number[], out: readonly number[]): Int32Array {
+  const total = out.reduce((p, d) => p * d, 1);
+  const map = new Int32Array(total);
+  const pad = out.length - shape.length;
+  for (let flat = 0; flat < total; flat++) {
+    let rest = flat;
+    let src = 0;
+    let stride = 1;
+    for (let d = out.length - 1; d >= 0; d--) {
+      const size = out[d]!;
+      const coord = rest % size;
+      rest = (rest - coord) / size;
+      const own = d - pad >= 0 ? shape[d - pad]! : 1;
+      if (own !== 1) src += coord * stride;
+      stride *= own;
+    }
+    map[flat] = src;
+  }
+  return map;
+}
+
+/**
+ * The geometry of `matMul(a, b, transposeA, transposeB)` for inputs of rank >= 2.
+ *
+ * @throws Error when the ranks are below 2, the inner dimensions differ or the batch
+ * dimensions do not broadcast; the message names both shapes.
+ */
+export function matMulGeometry(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): MatMulGeometry {
+  if (aShape.length < 2 || bShape.length < 2) {
+    throw new Error(`matMul: inputs must have rank >= 2, got [${aShape}] and [${bShape}]`);
+  }
+  const ra = aShape.length;
+  const rb = bShape.length;
+  const m = transposeA ? aShape[ra - 1]! : aShape[ra - 2]!;
+  const kA = transposeA ? aShape[ra - 2]! : aShape[ra - 1]!;
+  const kB = transposeB ? bShape[rb - 1]! : bShape[rb - 2]!;
+  const n = transposeB ? bShape[rb - 2]! : bShape[rb - 1]!;
+  if (kA !== kB) {
+    throw new Error(
+      `matMul: inner dimensions differ: a [${aShape}] (transposeA=${transposeA}) gives ${kA}, ` +
+        `b [${bShape}] (transposeB=${transposeB}) gives ${kB}`,
+    );
+  }
+  const batchA = aShape.slice(0, -2);
+  const batchB = bShape.slice(0, -2);
+  const batch = broadcastBatch(batchA, batchB);
+  const aBatch = batchIndexMap(batchA, batch);
+  const bBatch = batchIndexMap(batchB, batch);
+  const sizeB = batchB.reduce((p, d) => p * d, 1);
+  const sizeA = batchA.reduce((p, d) => p * d, 1);
+  const total = batch.reduce((p, d) => p * d, 1);
+  return {
+    outShape: [...batch, m, n],
+    m,
+    n,
+    k: kA,
+    transposeA,
+    transposeB,
+    aBatch,
+    bBatch,
+    stackRows: sizeB === 1 && !transposeA && sizeA === total,
+  };
+}
+
+/** Byte offsets of the three operands in the heap. */
+export interface HeapOperands {
+  readonly a: number;
+  readonly b: number;
+  readonly out: number;
+}
+
+/**
+ * Compute `out = op(a) op(b)` for every batch of `g` with `sgemm`, reading and writing the
+ * float32 `heap` at the given byte offsets. `out` must not overlap `a` or `b`.
+ */
+export function batchedSgemm(
+  sgemm: Sgemm,
+  heap: ArrayBuffer,
+  at: HeapOperands,
+  g: MatMulGeometry,
+): void {
+  const { m, n, k, transposeA, transposeB } = g;
+  const batches = g.aBatch.length;
+  if (m === 0 || n === 0 || batches === 0) return;
+  if (k === 0) {
+    new Float32Array(heap, at.out, batches * m * n).fill(0);
+    return;
+  }
+  const lda = transposeA ? m : k;
+  const ldb = transposeB ? k : n;
+  const pa = pointerAt(heap, at.a);
+  const pb = pointerAt(heap, at.b);
+  const pc = pointerAt(heap, at.out);
+  if (g.stackRows) {
+    sgemm(false, transposeB, batches * m, n, k, 1, pa, lda, pb, ldb, 0, pc, n);
+    return;
+  }
+  const aBytes = 4 * m * k;
+  const bBytes = 4 * k * n;
+  const cBytes = 4 * m * n;
+  for (let i = 0; i < batches; i++) {
+    sgemm(
+      transposeA,
+      transposeB,
+      m,
+      n,
+      k,
+      1,
+      offset(pa, g.aBatch[i]! * aBytes),
+      lda,
+      offset(pb, g.bBatch[i]! * bBytes),
+      ldb,
+      0,
+      offset(pc, i * cBytes),
+      n,
+    );
+  }
+}
+
+function offset(p: Deno.PointerValue, bytes: number): Deno.PointerValue {
+  return bytes === 0 ? p : Deno.UnsafePointer.offset(p!, bytes);
+}

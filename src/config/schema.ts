@@ -1,0 +1,234 @@
+/**
+ * The one experiment config: every knob of the paper with its reference default
+ * (`../shared/docs/lisa-spec.md`), documented field by field. The schema validates; the
+ * defaults live beside it in {@link DEFAULT_CONFIG}.
+ *
+ * @module
+ */
+import { Schema } from "effect";
+
+const doc = <S extends Schema.Top>(s: S, description: string): S =>
+  s.annotate({ description }) as S;
+
+const NonNeg = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0));
+const Positive = Schema.Finite.check(Schema.isGreaterThan(0));
+const Fraction = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }));
+const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0));
+const PositiveCount = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1));
+
+/** LoRA target module names (PEFT's). */
+export const LORA_TARGETS = [
+  "q_proj",
+  "k_proj",
+  "v_proj",
+  "o_proj",
+  "gate_proj",
+  "up_proj",
+  "down_proj",
+] as const;
+
+/** Fine-tuning-stage methods (defenses and baselines). */
+export const FINETUNE_METHODS = [
+  "sft",
+  "na-sft",
+  "bso",
+  "lisa",
+  "vlguard",
+  "ewc",
+  "kl",
+] as const;
+
+/** Alignment-stage methods. */
+export const ALIGNMENT_METHODS = ["sft", "vaccine"] as const;
+
+/** User tasks: real datasets (from files) and the embedded generated ones. */
+export const TASKS = [
+  "embedded-sentiment",
+  "embedded-topic",
+  "embedded-arithmetic",
+  "sst2",
+  "agnews",
+  "gsm8k",
+  "alpaca",
+] as const;
+
+/** Backends accepted by `--backend`. */
+export const BACKEND_CHOICES = ["auto", "native", "tensorflow", "webgpu", "wasm", "cpu"] as const;
+
+const Lora = (r: string, alpha: string, targets: string) =>
+  Schema.Struct({
+    r: doc(PositiveCount, `LoRA rank (${r})`),
+    alpha: doc(Positive, `LoRA alpha; scaling = alpha / r (${alpha})`),
+    dropout: doc(Fraction, "LoRA dropout probability on the adapter input (reference 0)"),
+    targets: doc(
+      Schema.Array(Schema.Literals(LORA_TARGETS)).check(Schema.isMinLength(1)),
+      `modules that get an adapter (${targets})`,
+    ),
+  });
+
+const Optim = Schema.Struct({
+  lr: doc(Positive, "AdamW learning rate"),
+  weightDecay: doc(NonNeg, "AdamW decoupled weight decay"),
+  schedule: doc(Schema.Literals(["constant", "cosine"]), "learning-rate schedule"),
+  warmupRatio: doc(Fraction, "fraction of steps with linear learning-rate warm-up"),
+  batchSize: doc(PositiveCount, "samples per optimizer step"),
+  epochs: doc(Positive, "passes over the data (used when maxSteps is 0)"),
+  maxSteps: doc(Count, "optimizer steps; 0 means derive from epochs"),
+  maxGradNorm: doc(NonNeg, "global gradient-norm clipping; 0 disables"),
+});
+
+/** The experiment config schema. */
+export const ExperimentConfig = Schema.Struct({
+  seed: doc(Count, "seed for initialisation, data order, dropout and sampling"),
+  backend: doc(
+    Schema.Literals(BACKEND_CHOICES),
+    "tensor backend; auto = fastest that starts (tensorflow, webgpu on a hardware GPU, " +
+      "native, wasm, cpu)",
+  ),
+  model: Schema.Struct({
+    path: doc(
+      Schema.String,
+      "folder with config.json, model.safetensors and tokenizer.json; empty = embedded model",
+    ),
+    maxLength: doc(PositiveCount, "max tokens per sample (prompt + answer); longer are truncated"),
+  }),
+  alignment: Schema.Struct({
+    enabled: doc(Schema.Boolean, "run the alignment stage (off for na-sft)"),
+    method: doc(Schema.Literals(ALIGNMENT_METHODS), "alignment-stage method"),
+    vaccineRho: doc(NonNeg, "Vaccine perturbation radius rho"),
+    lora: Lora("reference 16", "reference 4", "reference: all seven projections"),
+    optim: Optim,
+  }),
+  finetune: Schema.Struct({
+    lora: Lora("reference 8", "reference 4", "reference: q_proj, v_proj"),
+    optim: Optim,
+  }),
+  data: Schema.Struct({
+    task: doc(Schema.Literals(TASKS), "the user's fine-tuning task"),
+    taskPath: doc(Schema.String, "task training file (real tasks); empty = embedded"),
+    taskTestPath: doc(Schema.String, "task test file for fine-tune accuracy"),
+    alignmentPath: doc(Schema.String, "alignment data (harmful prompt + safe answer) file"),
+    harmfulPath: doc(Schema.String, "harmful fine-tuning data (prompt + unsafe answer) file"),
+    harmfulEvalPath: doc(Schema.String, "harmful evaluation prompts file"),
+    alignmentN: doc(PositiveCount, "alignment samples (reference 10000)"),
+    n: doc(PositiveCount, "user fine-tuning samples n (reference 5000)"),
+    p: doc(Fraction, "harmful ratio p: floor(p*n) harmful + floor((1-p)*n) task (reference 0.1)"),
+    selection: doc(
+      Schema.Literals(["first", "random"]),
+      "how samples are picked from each source: the reference's first-k, or seeded random",
+    ),
+    skipInvalid: doc(Schema.Boolean, "skip malformed rows (and report how many) instead of failing"),
+  }),
+  method: Schema.Struct({
+    name: doc(Schema.Literals(FINETUNE_METHODS), "fine-tuning-stage method"),
+    alignmentSteps: doc(Count, "K1: alignment-state steps per cycle (bso/lisa; reference 100)"),
+    finetuneSteps: doc(Count, "K2: fine-tune-state steps per cycle (bso/lisa; reference 900)"),
+    rho: doc(NonNeg, "proximal strength rho (lisa; reference 1; bso forces 0)"),
+    proximalWarmup: doc(Fraction, "fraction of steps with the proximal term off (reference 0.1)"),
+    vlguardK: doc(Count, "alignment samples mixed into the user data (vlguard)"),
+    ewcLambda: doc(NonNeg, "EWC penalty weight lambda"),
+    klLambda: doc(NonNeg, "KL-to-aligned-model weight lambda"),
+  }),
+  eval: Schema.Struct({
+    judge: doc(Schema.Literals(["classifier", "keyword", "http"]), "harmfulness judge"),
+    judgePath: doc(Schema.String, "moderation classifier folder; empty = embedded judge"),
+    harmfulN: doc(PositiveCount, "harmful evaluation prompts (reference 1000)"),
+    taskN: doc(PositiveCount, "task test samples for fine-tune accuracy"),
+    maxNewTokens: doc(PositiveCount, "generation budget per answer (reference 512)"),
+    batchSize: doc(PositiveCount, "prompts decoded together"),
+    http: Schema.Struct({
+      baseUrl: doc(Schema.String, "OpenAI-compatible server base URL (http judge)"),
+      model: doc(Schema.String, "model name sent to the server"),
+      apiKeyEnv: doc(Schema.String, "environment variable holding the API key (never logged)"),
+      timeoutMs: doc(PositiveCount, "per-request timeout"),
+      concurrency: doc(PositiveCount, "requests in flight"),
+      retries: doc(Count, "retries with exponential backoff"),
+    }),
+  }),
+  output: Schema.Struct({
+    dir: doc(Schema.String, "parent folder of run directories"),
+    name: doc(Schema.String, "run directory name; empty = <method>-<timestamp>"),
+    overwrite: doc(Schema.Boolean, "allow writing into an existing run directory"),
+    checkpointEvery: doc(Count, "steps between checkpoints; 0 = only at the end"),
+    logEvery: doc(PositiveCount, "steps between plain progress lines when not on a terminal"),
+  }),
+});
+
+/** A fully resolved experiment config. */
+export type ExperimentConfig = typeof ExperimentConfig.Type;
+
+/** The paper's reference defaults (Lisa repo, SST-2 setting) wherever the spec names one. */
+export const DEFAULT_CONFIG: ExperimentConfig = {
+  seed: 42,
+  backend: "auto",
+  model: { path: "", maxLength: 256 },
+  alignment: {
+    enabled: true,
+    method: "sft",
+    vaccineRho: 2,
+    lora: { r: 16, alpha: 4, dropout: 0, targets: [...LORA_TARGETS] },
+    optim: {
+      lr: 1e-3,
+      weightDecay: 0.1,
+      schedule: "cosine",
+      warmupRatio: 0.1,
+      batchSize: 5,
+      epochs: 20,
+      maxSteps: 0,
+      maxGradNorm: 1,
+    },
+  },
+  finetune: {
+    lora: { r: 8, alpha: 4, dropout: 0, targets: ["q_proj", "v_proj"] },
+    optim: {
+      lr: 1e-5,
+      weightDecay: 0,
+      schedule: "constant",
+      warmupRatio: 0,
+      batchSize: 5,
+      epochs: 20,
+      maxSteps: 0,
+      maxGradNorm: 1,
+    },
+  },
+  data: {
+    task: "embedded-sentiment",
+    taskPath: "",
+    taskTestPath: "",
+    alignmentPath: "",
+    harmfulPath: "",
+    harmfulEvalPath: "",
+    alignmentN: 10000,
+    n: 5000,
+    p: 0.1,
+    selection: "first",
+    skipInvalid: false,
+  },
+  method: {
+    name: "lisa",
+    alignmentSteps: 100,
+    finetuneSteps: 900,
+    rho: 1,
+    proximalWarmup: 0.1,
+    vlguardK: 1000,
+    ewcLambda: 0.1,
+    klLambda: 0.1,
+  },
+  eval: {
+    judge: "classifier",
+    judgePath: "",
+    harmfulN: 1000,
+    taskN: 1000,
+    maxNewTokens: 512,
+    batchSize: 8,
+    http: {
+      baseUrl: "http://127.0.0.1:8000/v1",
+      model: "llama-guard",
+      apiKeyEnv: "LISA_JUDGE_API_KEY",
+      timeoutMs: 30000,
+      concurrency: 4,
+      retries: 3,
+    },
+  },
+  output: { dir: "runs", name: "", overwrite: false, checkpointEvery: 100, logEvery: 10 },
+};

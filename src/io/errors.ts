@@ -1,0 +1,33 @@
+import { Data } from "effect";
+
+/** What exactly is wrong with a safetensors file. */
+export type SafetensorsProblem =
+  | "truncated"
+  | "header_too_long"
+  | "header_not_json"
+  | "offsets_out_of_range"
+  | "overlapping"
+  | "dtype_mismatch"
+  | "unsupported_dtype";
+
+/**
+ * A safetensors file failed validation. `problem` names the check that failed, `tensor` the
+ * tensor it concerns (when one does), and `expected`/`found` give the numbers involved.
+ */
+export class SafetensorsInvalid extends Data.TaggedError("SafetensorsInvalid")<{
+  readonly file: string;
+  readonly problem: SafetensorsProblem;
+  readonly tensor?: string;
+  readonly expected?: string;
+  readonly found?: string;
+  readonly detail: string;
+}> {
+  /** One line: file, tensor, the failed check, expected vs found. */
+  override get message(): string {
+    const where = this.tensor === undefined ? this.file : `${this.file}, tensor '${this.tensor}'`;
+    const ef = this.expected !== undefined || this.found !== undefined
+      ? ` (expected ${this.expected ?? "?"}, found ${this.found ?? "?"})`
+      : "";
+    return `${where}: ${this.problem}: ${this.detail}${ef}`;
+  }
+}

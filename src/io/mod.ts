@@ -1,0 +1,16 @@
+/**
+ * Safetensors reading (F32, F16, BF16 to float32, validated) and writing (F32), plus atomic
+ * file writes.
+ *
+ * @example
+ * ```ts
+ * import { parseSafetensors, serializeSafetensors } from "./src/io/mod.ts";
+ * const bytes = serializeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
+ * console.log(parseSafetensors(bytes).tensors.get("w")?.data); // Float32Array [1, 2]
+ * ```
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./safetensors.ts";
+export { writeFileAtomic } from "./atomic.ts";

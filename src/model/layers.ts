@@ -1,0 +1,99 @@
+/**
+ * The decoder's building blocks as pure functions over parameter records.
+ *
+ * Legend: B batch, T new positions, S key positions (past + new), C hidden, H query heads,
+ * KVH key/value heads, D head dim, I intermediate (MLP) width, V vocab.
+ *
+ * @module
+ */
+import { tf } from "../../backends/mod.ts";
+import type { ModelConfig } from "./config.ts";
+import { type LinearModule, modulePath, need, type Params } from "./params.ts";
+
+/**
+ * Something that adds a low-rank update to a linear module's output (LoRA). The model only
+ * knows this shape; the adapter code lives in `src/lora`.
+ */
+export interface LinearAdapter {
+  /**
+   * The update for module `path` (e.g. `model.layers.0.self_attn.q_proj`) given its input
+   * `x` `[N, in]`, or null when the adapter does not target that module.
+   */
+  delta(path: string, x: tf.Tensor2D, ctx: AdapterContext): tf.Tensor2D | null;
+}
+
+/** Per-call context handed to adapters. */
+export interface AdapterContext {
+  /** True during training: adapters apply dropout. */
+  readonly training: boolean;
+  /** Seed of this step's dropout masks. */
+  readonly dropoutSeed: number;
+}
+
+/** `x W^T + b` plus every adapter's update. x: [..., in] → [..., out]. */
+export function linear(
+  p: Params,
+  layer: number,
+  m: LinearModule,
+  x: tf.Tensor,
+  adapters: readonly LinearAdapter[],
+  ctx: AdapterContext,
+): tf.Tensor {
+  const path = modulePath(layer, m);
+  const w = need(p, `${path}.weight`); // [out, in]
+  const lead = x.shape.slice(0, -1);
+  const x2 = x.reshape([-1, x.shape[x.shape.length - 1]!]) as tf.Tensor2D; // [N, in]
+  let y: tf.Tensor = tf.matMul(x2, w as tf.Tensor2D, false, true); // [N, out]
+  const b = p[`${path}.bias`];
+  if (b) y = tf.add(y, b);
+  for (const a of adapters) {
+    const d = a.delta(path, x2, ctx);
+    if (d) y = tf.add(y, d);
+  }
+  return y.reshape([...lead, w.shape[0]!]);
+}
+
+/** RMSNorm: x / sqrt(mean(x²) + eps) * w. [..., C] → [..., C]. */
+export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+  const ms = tf.mean(tf.square(x), -1, true); // [..., 1]
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
+}
+
+/** cos and sin tables for rotary embeddings at `positions` [B, T] → each [B, 1, T, D]. */
+export function ropeTables(c: ModelConfig, positions: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const half = c.headDim / 2;
+  const inv = new Float32Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / c.ropeTheta ** ((2 * i) / c.headDim);
+  const freqs = tf.mul(tf.expandDims(tf.cast(positions, "float32"), -1), tf.tensor1d(inv)); // [B, T, D/2]
+  const emb = tf.concat([freqs, freqs], -1).expandDims(1); // [B, 1, T, D]
+  return [tf.cos(emb), tf.sin(emb)];
+}
+
+/** Apply rotary embeddings ("rotate half" convention). x: [B, h, T, D]. */
+export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  const d = x.shape[3]! / 2;
+  const [x1, x2] = tf.split(x, [d, d], 3); // [B, h, T, D/2] each
+  const rotated = tf.concat([tf.neg(x2!), x1!], 3); // [B, h, T, D]
+  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+}
+
+/** Repeat each key/value head `rep` times: [B, KVH, S, D] → [B, KVH*rep, S, D]. */
+export function repeatKv(x: tf.Tensor, rep: number): tf.Tensor {
+  if (rep === 1) return x;
+  const [b, kvh, s, d] = x.shape as [number, number, number, number];
+  return tf.tile(x.reshape([b, kvh, 1, s, d]), [1, 1, rep, 1, 1]).reshape([b, kvh * rep, s, d]);
+}
+
+/** SwiGLU MLP: down(silu(gate(x)) * up(x)). [B, T, C] → [B, T, C]. */
+export function mlp(
+  p: Params,
+  layer: number,
+  x: tf.Tensor,
+  adapters: readonly LinearAdapter[],
+  ctx: AdapterContext,
+): tf.Tensor {
+  const g = linear(p, layer, "gate_proj", x, adapters, ctx); // [B, T, I]
+  const u = linear(p, layer, "up_proj", x, adapters, ctx); // [B, T, I]
+  const act = tf.mul(tf.mul(g, tf.sigmoid(g)), u); // [B, T, I]
+  return linear(p, layer, "down_proj", act, adapters, ctx); // [B, T, C]
+}

@@ -1,0 +1,51 @@
+/**
+ * The contract the training engine trains: a record of trainable variables and a loss over an
+ * opaque batch. The engine never looks inside a batch; the model glue decides what one is.
+ *
+ * Shapes: B batch, T time, V vocab, C channels.
+ *
+ * @module
+ */
+import type { tf } from "../../backends/mod.ts";
+
+/**
+ * Rewrites the output of decoder layer `layer` during a forward pass. The model applies it to
+ * every layer's hidden state (`[B, T, C]`) and continues with what it returns. Vaccine uses it
+ * twice per step: once to read the gradient of each layer's output, once to add a perturbation.
+ */
+export type HiddenHook = (layer: number, h: tf.Tensor) => tf.Tensor;
+
+/** Options a method may pass to {@link TrainingProblem.loss}. */
+export interface LossOptions {
+  /** Applied to each layer's output during the forward pass. */
+  readonly hiddenHook?: HiddenHook;
+}
+
+/**
+ * What the engine trains. Generic over the batch type `Batch`, which is opaque to the engine.
+ *
+ * @example
+ * ```ts
+ * const problem: TrainingProblem<{ x: tf.Tensor2D; y: tf.Tensor1D }> = {
+ *   trainable: { w: tf.variable(tf.zeros([4, 3])) },
+ *   loss: ({ x, y }) => tf.losses.softmaxCrossEntropy(tf.oneHot(y, 3), x.matMul(w)),
+ * };
+ * ```
+ */
+export interface TrainingProblem<Batch> {
+  /** The weights the optimiser updates (the fine-tuning LoRA in the real pipeline). */
+  readonly trainable: Record<string, tf.Variable>;
+  /** Mean loss over the batch's target tokens; called inside the engine's `tf.tidy`. */
+  loss(batch: Batch, opts?: LossOptions): tf.Scalar;
+  /** Current-model logits for the KL method: `[B, T, V]` (or `[B, V]`). */
+  logits?(batch: Batch): tf.Tensor;
+  /** Frozen aligned-model logits for the KL method, same shape as {@link logits}. */
+  referenceLogits?(batch: Batch): tf.Tensor;
+  /** Tokens (or examples) in a batch, for the tokens/s figure; defaults to 1 per batch. */
+  tokens?(batch: Batch): number;
+}
+
+/** Sum of the element counts of every trainable variable. */
+export function parameterCount(trainable: Record<string, tf.Variable>): number {
+  return Object.values(trainable).reduce((n, v) => n + v.size, 0);
+}
