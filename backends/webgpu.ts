@@ -6,7 +6,10 @@
  * @module
  */
 import type { BackendProvider } from "./types.ts";
-import { activate } from "./tf.ts";
+import { activate, tf } from "./tf.ts";
+
+/** tfjs-backend-webgpu's `MatMulProgramType.MatMulPackedProgram`. */
+const MATMUL_PACKED_PROGRAM = 3;
 
 interface AdapterInfoLike {
   readonly description?: string;
@@ -94,6 +97,9 @@ export const webgpuProvider: BackendProvider = {
     const info = await adapterInfo();
     if (typeof info === "string") throw new Error(info);
     await import("@tensorflow/tfjs-backend-webgpu");
+    // Split-K matmuls add partial sums with atomics in no fixed order, so reruns differ in
+    // the last bits; the packed program sums in a fixed order: same seed, same numbers.
+    tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", MATMUL_PACKED_PROGRAM);
     await activate("webgpu");
     return {
       name: "webgpu",

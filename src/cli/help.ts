@@ -21,7 +21,10 @@ export function helpText(): string {
   const cmdWidth = Math.max(...COMMANDS.map(([c]) => c.length));
   const rows = CONFIG_FIELDS.map((f) => {
     const choices = f.choices.length ? ` {${f.choices.join("|")}}` : "";
-    return [`--${f.path}`, `${f.description}${choices} [default: ${show(f.defaultValue)}]`] as const;
+    return [
+      `--${f.path}`,
+      `${f.description}${choices} [default: ${show(f.defaultValue)}]`,
+    ] as const;
   });
   const optWidth = Math.max(...rows.map(([a]) => a.length));
   return [

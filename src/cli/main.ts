@@ -1,36 +1,86 @@
 /**
- * The command-line entry: parse arguments, resolve the config, provide the layers, run the
- * command, and map tagged failures to clear messages and exit codes.
+ * The command-line entry: parse arguments, resolve the config, provide the layers (backend,
+ * progress), run the command, and map tagged failures to clear messages and exit codes.
  *
  * @module
  */
-import { Effect } from "effect";
-import { Backend, BackendUnavailable, formatUnavailable, probeAll } from "../../backends/mod.ts";
-import { ConfigInvalid, parseArgs, resolveConfig } from "../config/mod.ts";
+import { Effect, Layer } from "effect";
+import { Backend, formatUnavailable, probeAll } from "../../backends/mod.ts";
+import {
+  ConfigInvalid,
+  type ExperimentConfig,
+  parseArgs,
+  type ParsedArgs,
+  resolveConfig,
+} from "../config/mod.ts";
+import {
+  comparisonTable,
+  EMBEDDED_PRESET,
+  openRunDir,
+  type PipelineCommand,
+  runPipeline,
+} from "../pipeline/mod.ts";
+import { Progress } from "../train/mod.ts";
 import { COMMANDS, helpText } from "./help.ts";
 
-/** The outcome of a CLI invocation: text already printed, and the process exit code. */
+/** The process exit code of a CLI invocation. */
 export type ExitCode = 0 | 1 | 2;
 
-/** A user-facing failure with an exit code; carried through Effect's error channel. */
-interface UserFacing {
-  readonly _tag: string;
-  readonly message: string;
+/** Failures caused by the user's input (config, data, paths, machine): exit code 2. */
+const USAGE_ERRORS = new Set([
+  "ConfigInvalid",
+  "BackendUnavailable",
+  "DataInvalid",
+  "SourceTooSmall",
+  "SplitOverlap",
+  "AssetInvalid",
+  "RunDirInvalid",
+  "RunDirExists",
+  "JudgeConfigInvalid",
+  "TokenizerInvalid",
+  "SafetensorsInvalid",
+  "AdapterInvalid",
+  "ClassifierCorrupt",
+]);
+
+/** Resolve the config: the embedded preset applies under the user's choices when the model is the embedded one. */
+export async function configFor(args: ParsedArgs): Promise<ExperimentConfig> {
+  if (args.resume) {
+    const extra = args.overrides.filter(([k]) => k !== "backend");
+    if (extra.length) {
+      throw new ConfigInvalid({
+        path: extra[0]![0],
+        source: `flag --${extra[0]![0]}`,
+        detail: "a resumed run keeps its recorded config; only --backend may change",
+      });
+    }
+    return await resolveConfig({
+      configFile: `${args.resume}/config.json`,
+      overrides: args.overrides,
+    });
+  }
+  const plain = await resolveConfig(args);
+  return plain.model.path ? plain : await resolveConfig(args, EMBEDDED_PRESET);
 }
 
-const USAGE_ERRORS = new Set(["ConfigInvalid", "BackendUnavailable", "DataInvalid"]);
-
-function printJson(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2));
+function describe(e: unknown): { tag: string; message: string } {
+  if (typeof e === "object" && e !== null && "_tag" in e) {
+    const tag = String((e as { _tag: unknown })._tag);
+    const message = "message" in e && (e as { message: unknown }).message
+      ? String((e as { message: unknown }).message)
+      : JSON.stringify(e);
+    return { tag, message };
+  }
+  return { tag: "Error", message: e instanceof Error ? e.message : String(e) };
 }
 
 /** Run the CLI with `argv`; returns the exit code instead of exiting (testable). */
 export async function main(argv: readonly string[]): Promise<ExitCode> {
-  let args;
+  let args: ParsedArgs;
   try {
     args = parseArgs(argv);
   } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
+    console.error(`error: ${describe(e).message}`);
     return 2;
   }
   if (args.help) {
@@ -50,32 +100,39 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
     return 0;
   }
   const program = Effect.gen(function* () {
-    const config = yield* Effect.tryPromise({
-      try: () => resolveConfig(args),
-      catch: (e) => e as ConfigInvalid,
-    });
-    const backend = yield* Effect.provide(
-      Effect.gen(function* () {
-        return yield* Backend;
-      }),
-      Backend.layer(config.backend),
-    );
+    const config = yield* Effect.tryPromise({ try: () => configFor(args), catch: (e) => e });
+    const backend = yield* Backend;
+    console.error(`backend: ${backend.name} (${backend.device})`);
     if (args.printConfig) {
-      printJson(config);
-      console.error(`backend: ${backend.name} (${backend.device})`);
+      console.log(JSON.stringify(config, null, 2));
       return 0 as ExitCode;
     }
-    console.error(`backend: ${backend.name} (${backend.device})`);
-    console.error(`command '${command}' is not available in this build yet`);
-    return 1 as ExitCode;
+    const methods = config.method.compare.length ? config.method.compare : [config.method.name];
+    const label = command === "run" ? methods.join("+") : command;
+    const runDir = yield* openRunDir(config, label, args.resume);
+    console.error(`run directory: ${runDir}`);
+    const result = yield* runPipeline(config, runDir, command as PipelineCommand);
+    if (result.rows.length) {
+      console.log(comparisonTable(result.rows));
+    }
+    console.log(`results: ${runDir}/metrics.json`);
+    return 0 as ExitCode;
   });
-  const exit = await Effect.runPromiseExit(program);
+  const layers = Layer.mergeAll(
+    Layer.unwrap(
+      Effect.tryPromise({ try: () => configFor(args), catch: (e) => e }).pipe(
+        Effect.map((c) => Backend.layer(c.backend)),
+      ),
+    ),
+    Progress.auto(),
+  );
+  const exit = await Effect.runPromiseExit(Effect.provide(program, layers));
   if (exit._tag === "Success") return exit.value;
   const failure = exit.cause.reasons.find((r) => r._tag === "Fail");
-  const err = (failure && "error" in failure ? failure.error : undefined) as UserFacing | undefined;
-  if (err && (err instanceof ConfigInvalid || err instanceof BackendUnavailable)) {
-    console.error(`error: ${err.message}`);
-    return USAGE_ERRORS.has(err._tag) ? 2 : 1;
+  if (failure && "error" in failure) {
+    const { tag, message } = describe(failure.error);
+    console.error(`error: ${message}`);
+    return USAGE_ERRORS.has(tag) ? 2 : 1;
   }
   console.error(`error: ${String(exit.cause)}`);
   return 1;

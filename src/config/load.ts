@@ -98,9 +98,7 @@ export function decodeConfig(raw: unknown, source: string): ExperimentConfig {
     const issue = (e as { issue?: unknown }).issue;
     const text = e instanceof Error ? e.message : String(e);
     const m = /at (\[.*\])\s*$/m.exec(text);
-    const path = m?.[1]
-      ? [...m[1].matchAll(/\["?([^"\]]+)"?\]/g)].map((x) => x[1]).join(".")
-      : "";
+    const path = m?.[1] ? [...m[1].matchAll(/\["?([^"\]]+)"?\]/g)].map((x) => x[1]).join(".") : "";
     let detail = text.replace(/\n\s*at \[.*\]\s*$/m, "").trim();
     if (path && !/excess property/.test(detail)) {
       let found: unknown = raw;

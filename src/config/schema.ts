@@ -110,6 +110,7 @@ export const ExperimentConfig = Schema.Struct({
     alignmentPath: doc(Schema.String, "alignment data (harmful prompt + safe answer) file"),
     harmfulPath: doc(Schema.String, "harmful fine-tuning data (prompt + unsafe answer) file"),
     harmfulEvalPath: doc(Schema.String, "harmful evaluation prompts file"),
+    embeddedSeed: doc(Count, "seed of the generated embedded suite (fixed across run seeds)"),
     alignmentN: doc(PositiveCount, "alignment samples (reference 10000)"),
     n: doc(PositiveCount, "user fine-tuning samples n (reference 5000)"),
     p: doc(Fraction, "harmful ratio p: floor(p*n) harmful + floor((1-p)*n) task (reference 0.1)"),
@@ -117,10 +118,17 @@ export const ExperimentConfig = Schema.Struct({
       Schema.Literals(["first", "random"]),
       "how samples are picked from each source: the reference's first-k, or seeded random",
     ),
-    skipInvalid: doc(Schema.Boolean, "skip malformed rows (and report how many) instead of failing"),
+    skipInvalid: doc(
+      Schema.Boolean,
+      "skip malformed rows (and report how many) instead of failing",
+    ),
   }),
   method: Schema.Struct({
     name: doc(Schema.Literals(FINETUNE_METHODS), "fine-tuning-stage method"),
+    compare: doc(
+      Schema.Array(Schema.Literals(FINETUNE_METHODS)),
+      "methods `run` fine-tunes and compares, each from the same aligned model; empty = name",
+    ),
     alignmentSteps: doc(Count, "K1: alignment-state steps per cycle (bso/lisa; reference 100)"),
     finetuneSteps: doc(Count, "K2: fine-tune-state steps per cycle (bso/lisa; reference 900)"),
     rho: doc(NonNeg, "proximal strength rho (lisa; reference 1; bso forces 0)"),
@@ -132,6 +140,9 @@ export const ExperimentConfig = Schema.Struct({
   eval: Schema.Struct({
     judge: doc(Schema.Literals(["classifier", "keyword", "http"]), "harmfulness judge"),
     judgePath: doc(Schema.String, "moderation classifier folder; empty = embedded judge"),
+    adapterPath: doc(Schema.String, "`eval` command: a PEFT adapter folder applied to the model"),
+    base: doc(Schema.Boolean, "`run` also evaluates the base model"),
+    aligned: doc(Schema.Boolean, "`run` also evaluates the aligned model"),
     harmfulN: doc(PositiveCount, "harmful evaluation prompts (reference 1000)"),
     taskN: doc(PositiveCount, "task test samples for fine-tune accuracy"),
     maxNewTokens: doc(PositiveCount, "generation budget per answer (reference 512)"),
@@ -198,6 +209,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     alignmentPath: "",
     harmfulPath: "",
     harmfulEvalPath: "",
+    embeddedSeed: 1234,
     alignmentN: 10000,
     n: 5000,
     p: 0.1,
@@ -206,6 +218,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   },
   method: {
     name: "lisa",
+    compare: [],
     alignmentSteps: 100,
     finetuneSteps: 900,
     rho: 1,
@@ -217,6 +230,9 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   eval: {
     judge: "classifier",
     judgePath: "",
+    adapterPath: "",
+    base: true,
+    aligned: true,
     harmfulN: 1000,
     taskN: 1000,
     maxNewTokens: 512,

@@ -19,6 +19,7 @@ export class DataInvalid extends Data.TaggedError("DataInvalid")<{
   /** What was found, truncated. */
   readonly found: string;
 }> {
+  /** A one-line description naming the place, what was expected and what was found. */
   override get message(): string {
     const where = this.line > 0 ? `${this.file}:${this.line}` : this.file;
     const field = this.field === "" ? "" : ` field "${this.field}"`;
@@ -35,6 +36,7 @@ export class SourceTooSmall extends Data.TaggedError("SourceTooSmall")<{
   /** How many the source has. */
   readonly available: number;
 }> {
+  /** A one-line description naming the place, what was expected and what was found. */
   override get message(): string {
     return `the ${this.source} source has ${this.available} examples, ${this.needed} are needed`;
   }
@@ -55,6 +57,7 @@ export class SplitOverlap extends Data.TaggedError("SplitOverlap")<{
   /** Row of the first shared prompt in the evaluation set. */
   readonly evaluationRow: number;
 }> {
+  /** A one-line description naming the place, what was expected and what was found. */
   override get message(): string {
     return `${this.count} prompt(s) of evaluation set "${this.evaluation}" also appear in ` +
       `training set "${this.train}" (first: train row ${this.trainRow}, evaluation row ` +

@@ -159,8 +159,12 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonElement> 
     }
   }
   if (state === "in" && scalar) yield { text: buf, line: startLine, row: ++row };
-  if (state === "in" && !scalar) throw structureError(startLine, "a complete array element", "end of file");
-  if (state === "between" || (state === "in" && scalar)) throw structureError(line, `"]" closing the array`, "end of file");
+  if (state === "in" && !scalar) {
+    throw structureError(startLine, "a complete array element", "end of file");
+  }
+  if (state === "between" || (state === "in" && scalar)) {
+    throw structureError(line, `"]" closing the array`, "end of file");
+  }
 }
 
 /** One delimited record: its fields and the line it starts on. */
@@ -192,8 +196,13 @@ export async function* readDelimited(
     } else {
       field += "\n";
     }
+    if (!inQuotes && (!quoting || !text.includes('"'))) {
+      // Fast path: no quoting on this line.
+      yield { fields: text.split(delimiter), line: startLine };
+      continue;
+    }
     let i = 0;
-    let fieldStart = !inQuotes && true;
+    let fieldStart = !inQuotes;
     while (i < text.length) {
       const c = text[i] as string;
       if (inQuotes) {

@@ -12,7 +12,7 @@ export type ExampleKind = "task" | "harmful" | "alignment";
 export interface Provenance {
   /** Source name: a file path, or `embedded:<part>` for generated data. */
   readonly source: string;
-  /** 1-based line (text formats) or row (Parquet, JSON array element) in the source. */
+  /** 1-based line in a text source (for a JSON array: where the element starts), or 1-based row (Parquet, generated data). */
   readonly row: number;
   /** The role of the example: user task data, harmful data, or alignment (safe) data. */
   readonly kind: ExampleKind;
@@ -23,13 +23,17 @@ export interface Provenance {
  * is the gold answer used for fine-tune accuracy (`"positive"`, `"World"`, `"42"`...).
  */
 export interface Example {
+  /** The task instruction (the harmful prompt for safety data). */
   readonly instruction: string;
   /** Empty string when the example has no input (the no-input template is used). */
   readonly input: string;
+  /** The target answer (EOS is added by the tokenizer layer). */
   readonly output: string;
+  /** Gold answer for fine-tune accuracy, when the task has one. */
   readonly label?: string;
   /** BeaverTails harm categories (the 14 keys), when known. */
   readonly category?: Readonly<Record<string, boolean>>;
+  /** Where the example came from. */
   readonly provenance: Provenance;
 }
 
@@ -62,8 +66,12 @@ export const SST2_LABELS = ["negative", "positive"] as const;
 
 /** A BeaverTails-style safety record, validated. */
 export interface SafetyRecord {
+  /** The (possibly harmful) user prompt. */
   readonly prompt: string;
+  /** The model response. */
   readonly response: string;
+  /** The 14 category flags. */
   readonly category: Readonly<Record<string, boolean>>;
+  /** Whether the response is safe. */
   readonly is_safe: boolean;
 }

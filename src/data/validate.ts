@@ -36,7 +36,9 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
 
 /** Where a record sits, for error messages. */
 export interface Place {
+  /** File or source name. */
   readonly file: string;
+  /** 1-based line or row; 0 for the whole file. */
   readonly line: number;
 }
 

@@ -69,7 +69,7 @@ export function featurize(text: string, dim: number): SparseFeatures {
     norm += v * v;
   });
   norm = Math.sqrt(norm);
-  if (norm > 0) for (let i = 0; i < values.length; i++) values[i] = values[i]! / norm;
+  if (norm > 0) { for (let i = 0; i < values.length; i++) values[i] = values[i]! / norm; }
   return { indices, values };
 }
 

@@ -187,7 +187,11 @@ export function serializeSafetensors(
         `tensor '${name}': shape [${t.shape}] needs ${count} values, found ${t.data.length}`,
       );
     }
-    header[name] = { dtype: "F32", shape: [...t.shape], data_offsets: [offset, offset + count * 4] };
+    header[name] = {
+      dtype: "F32",
+      shape: [...t.shape],
+      data_offsets: [offset, offset + count * 4],
+    };
     offset += count * 4;
   }
   let json = JSON.stringify(header);

@@ -101,7 +101,9 @@ export function parseModelConfig(json: unknown, file = "config.json"): ModelConf
   }
   const headDim = o.head_dim == null ? hiddenSize / numHeads : int("head_dim");
   if (headDim % 2 !== 0) bad("head_dim", "an even number (rotary embeddings)", headDim);
-  if (o.rope_scaling != null) bad("rope_scaling", "null (rope scaling is not supported)", o.rope_scaling);
+  if (o.rope_scaling != null) {
+    bad("rope_scaling", "null (rope scaling is not supported)", o.rope_scaling);
+  }
   const eos = o.eos_token_id;
   let eosTokenIds: number[] = [];
   if (Array.isArray(eos) && eos.every((e) => Number.isInteger(e))) eosTokenIds = eos as number[];
@@ -137,9 +139,10 @@ export function toHfConfig(c: ModelConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {
     ...c.raw,
     architectures: [c.architecture],
-    model_type: { LlamaForCausalLM: "llama", MistralForCausalLM: "mistral", Qwen2ForCausalLM: "qwen2" }[
-      c.architecture
-    ],
+    model_type:
+      { LlamaForCausalLM: "llama", MistralForCausalLM: "mistral", Qwen2ForCausalLM: "qwen2" }[
+        c.architecture
+      ],
     vocab_size: c.vocabSize,
     hidden_size: c.hiddenSize,
     intermediate_size: c.intermediateSize,

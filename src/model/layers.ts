@@ -42,7 +42,7 @@ export function linear(
   const path = modulePath(layer, m);
   const w = need(p, `${path}.weight`); // [out, in]
   const lead = x.shape.slice(0, -1);
-  const x2 = x.reshape([-1, x.shape[x.shape.length - 1]!]) as tf.Tensor2D; // [N, in]
+  const x2 = tf.reshape(x, [-1, x.shape[x.shape.length - 1]!]) as tf.Tensor2D; // [N, in]
   let y: tf.Tensor = tf.matMul(x2, w as tf.Tensor2D, false, true); // [N, out]
   const b = p[`${path}.bias`];
   if (b) y = tf.add(y, b);
@@ -50,7 +50,7 @@ export function linear(
     const d = a.delta(path, x2, ctx);
     if (d) y = tf.add(y, d);
   }
-  return y.reshape([...lead, w.shape[0]!]);
+  return tf.reshape(y, [...lead, w.shape[0]!]);
 }
 
 /** RMSNorm: x / sqrt(mean(x²) + eps) * w. [..., C] → [..., C]. */
@@ -65,7 +65,7 @@ export function ropeTables(c: ModelConfig, positions: tf.Tensor): [tf.Tensor, tf
   const inv = new Float32Array(half);
   for (let i = 0; i < half; i++) inv[i] = 1 / c.ropeTheta ** ((2 * i) / c.headDim);
   const freqs = tf.mul(tf.expandDims(tf.cast(positions, "float32"), -1), tf.tensor1d(inv)); // [B, T, D/2]
-  const emb = tf.concat([freqs, freqs], -1).expandDims(1); // [B, 1, T, D]
+  const emb = tf.expandDims(tf.concat([freqs, freqs], -1), 1); // [B, 1, T, D]
   return [tf.cos(emb), tf.sin(emb)];
 }
 
@@ -81,7 +81,9 @@ export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tens
 export function repeatKv(x: tf.Tensor, rep: number): tf.Tensor {
   if (rep === 1) return x;
   const [b, kvh, s, d] = x.shape as [number, number, number, number];
-  return tf.tile(x.reshape([b, kvh, 1, s, d]), [1, 1, rep, 1, 1]).reshape([b, kvh * rep, s, d]);
+  // rank-4 tile: the WebGPU backend runs rank >= 5 tiles on the CPU
+  const tiled = tf.tile(tf.reshape(x, [b, kvh, 1, s * d]), [1, 1, rep, 1]); // [B, KVH, rep, S*D]
+  return tf.reshape(tiled, [b, kvh * rep, s, d]);
 }
 
 /** SwiGLU MLP: down(silu(gate(x)) * up(x)). [B, T, C] → [B, T, C]. */

@@ -81,16 +81,17 @@ export function createAdamW(
         if (!g) { // a parameter the loss does not touch keeps its moments and only decays
           m[name] = m0;
           v[name] = v0;
-          if (weightDecay > 0) tf.tidy(() => w.assign(w.mul(1 - lr * weightDecay)));
+          if (weightDecay > 0) tf.tidy(() => w.assign(tf.mul(w, 1 - lr * weightDecay)));
           continue;
         }
         const [m1, v1] = tf.tidy(() => {
-          const m1 = m0.mul(beta1).add(g.mul(1 - beta1));
-          const v1 = v0.mul(beta2).add(g.square().mul(1 - beta2));
-          const decayed = weightDecay > 0 ? w.mul(1 - lr * weightDecay) : w;
+          const m1 = tf.add(tf.mul(m0, beta1), tf.mul(g, 1 - beta1));
+          const v1 = tf.add(tf.mul(v0, beta2), tf.mul(tf.square(g), 1 - beta2));
+          const decayed = weightDecay > 0 ? tf.mul(w, 1 - lr * weightDecay) : w;
           // PyTorch form: w -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)
-          const update = m1.div(v1.sqrt().div(Math.sqrt(bc2)).add(eps)).mul(lr / bc1);
-          w.assign(decayed.sub(update));
+          const denom = tf.add(tf.div(tf.sqrt(v1), Math.sqrt(bc2)), eps);
+          const update = tf.mul(tf.div(m1, denom), lr / bc1);
+          w.assign(tf.sub(decayed, update));
           return [tf.keep(m1), tf.keep(v1)];
         });
         m0.dispose();
@@ -118,11 +119,11 @@ export function clipByGlobalNorm(
   grads: Record<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
-  const parts = Object.values(grads).map((g) => g.square().sum());
-  const norm: tf.Scalar = parts.length ? tf.addN(parts).sqrt() : tf.scalar(0);
+  const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+  const norm = (parts.length ? tf.sqrt(tf.addN(parts)) : tf.scalar(0)) as tf.Scalar;
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads, norm };
-  const coef = tf.minimum(tf.scalar(1), tf.scalar(maxNorm).div(norm.add(1e-6)));
+  const coef = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
   const out: Record<string, tf.Tensor> = {};
-  for (const [k, g] of Object.entries(grads)) out[k] = g.mul(coef);
+  for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, coef);
   return { grads: out, norm };
 }

@@ -2,6 +2,11 @@
  * The contract the training engine trains: a record of trainable variables and a loss over an
  * opaque batch. The engine never looks inside a batch; the model glue decides what one is.
  *
+ * Kernel gradients: tfjs-core registers none by itself. The engine differentiates only basic
+ * ops (add, sub, mul, square, sum, addN, matMul through the problem's loss), so whoever builds
+ * the problem must have registered gradients for them and for its own forward pass (the model
+ * module does this when it loads).
+ *
  * Shapes: B batch, T time, V vocab, C channels.
  *
  * @module
@@ -43,6 +48,10 @@ export interface TrainingProblem<Batch> {
   referenceLogits?(batch: Batch): tf.Tensor;
   /** Tokens (or examples) in a batch, for the tokens/s figure; defaults to 1 per batch. */
   tokens?(batch: Batch): number;
+  /** The problem's own RNG state (e.g. LoRA dropout), saved in checkpoints as JSON. */
+  rngState?(): unknown;
+  /** Restore what {@link rngState} returned, on resume. */
+  setRngState?(state: unknown): void;
 }
 
 /** Sum of the element counts of every trainable variable. */

@@ -28,9 +28,9 @@ export function proximalTerm(
     for (const [name, w] of Object.entries(trainable)) {
       const a = anchors[name];
       if (!a) throw new Error(`proximalTerm: no anchor for parameter '${name}'`);
-      sum = sum.add(w.sub(a).square().sum());
+      sum = tf.add(sum, tf.sum(tf.square(tf.sub(w, a))));
     }
-    return sum.mul(rho / 2);
+    return tf.mul(sum, rho / 2);
   });
 }
 
@@ -55,21 +55,23 @@ export function snapshot(trainable: Record<string, tf.Variable | tf.Tensor>): An
 
 /** Dispose every tensor of a record. */
 export function disposeAll(tensors: Record<string, tf.Tensor> | null | undefined): void {
-  if (tensors) for (const t of Object.values(tensors)) t.dispose();
+  if (tensors) { for (const t of Object.values(tensors)) t.dispose(); }
 }
 
 /** `sum ||a - b||^2` over matching names: the drift logged at each switch. */
-export function squaredDistance(a: Anchors, b: Record<string, tf.Tensor>): number {
+export async function squaredDistance(a: Anchors, b: Record<string, tf.Tensor>): Promise<number> {
   const total = tf.tidy(() => {
     let sum: tf.Scalar = tf.scalar(0);
     for (const [name, x] of Object.entries(a)) {
       const y = b[name];
       if (!y) throw new Error(`squaredDistance: no tensor '${name}' in the second record`);
-      sum = sum.add(x.sub(y).square().sum());
+      sum = tf.add(sum, tf.sum(tf.square(tf.sub(x, y))));
     }
     return sum;
   });
-  const value = total.dataSync()[0]!;
-  total.dispose();
-  return value;
+  try {
+    return (await total.data())[0]!;
+  } finally {
+    total.dispose();
+  }
 }

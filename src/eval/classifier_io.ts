@@ -1,0 +1,242 @@
+/**
+ * Saving and loading a moderation classifier: a folder holding `model.safetensors` (the
+ * safetensors layout: an 8-byte little-endian header length, a JSON header naming each
+ * tensor's dtype, shape and byte range, then the raw little-endian float32 data) and
+ * `config.json` (the {@link ModerationConfig}, the SHA-256 of the tensor data, and optionally
+ * the held-out report). Loading checks the header, the shapes against the config, and the
+ * checksum, and names the file and field when anything is off. Writes are atomic.
+ *
+ * @module
+ */
+import { Data, Effect } from "effect";
+import { writeBytesAtomic, writeTextAtomic } from "../report/atomic.ts";
+import {
+  type ModerationClassifier,
+  type ModerationConfig,
+  type ModerationWeights,
+  weightShapes,
+} from "./classifier.ts";
+import type { ModerationMetrics } from "./classifier_train.ts";
+
+/** The weights file inside a classifier folder. */
+export const WEIGHTS_FILE = "model.safetensors";
+/** The config file inside a classifier folder. */
+export const CONFIG_FILE = "config.json";
+
+const NAMES: readonly (keyof ModerationWeights)[] = ["w1", "b1", "w2", "b2"];
+
+/** A saved classifier is unreadable, inconsistent or fails its checksum. */
+export class ClassifierCorrupt extends Data.TaggedError("ClassifierCorrupt")<{
+  readonly file: string;
+  readonly field: string;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  /** One line: file, field, expected and found. */
+  override get message(): string {
+    return `${this.file}: '${this.field}' expected ${this.expected}, found ${this.found}`;
+  }
+}
+
+/** What `config.json` holds. */
+export interface SavedModerationConfig extends ModerationConfig {
+  /** Format tag. */
+  readonly format: "lisa-moderation-classifier/1";
+  /** Hex SHA-256 of the tensor data section of the weights file. */
+  readonly sha256: string;
+  /** Held-out metrics at training time, when known. */
+  readonly holdout?: ModerationMetrics;
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Encode weights in the safetensors layout; returns the file bytes and the data section. */
+export function encodeSafetensors(
+  config: ModerationConfig,
+  weights: ModerationWeights,
+): { file: Uint8Array; data: Uint8Array } {
+  const shapes = weightShapes(config);
+  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
+  let offset = 0;
+  for (const name of NAMES) {
+    const bytes = weights[name].length * 4;
+    header[name] = { dtype: "F32", shape: shapes[name], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (json.length % 8)) % 8); // the format pads the header to 8 bytes
+  const head = new TextEncoder().encode(json);
+  const file = new Uint8Array(8 + head.length + offset);
+  new DataView(file.buffer).setBigUint64(0, BigInt(head.length), true);
+  file.set(head, 8);
+  const data = file.subarray(8 + head.length);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 0;
+  for (const name of NAMES) {
+    for (const v of weights[name]) {
+      view.setFloat32(at, v, true);
+      at += 4;
+    }
+  }
+  return { file, data };
+}
+
+/**
+ * Save a classifier (and optionally its held-out report) into `dir`, creating it.
+ *
+ * @example
+ * ```ts
+ * await Effect.runPromise(saveModerationClassifier("judge/", trained.classifier, trained.holdout));
+ * ```
+ */
+export function saveModerationClassifier(
+  dir: string,
+  model: ModerationClassifier,
+  holdout?: ModerationMetrics,
+): Effect.Effect<void> {
+  return Effect.promise(async () => {
+    await Deno.mkdir(dir, { recursive: true });
+    const { file, data } = encodeSafetensors(model.config, model.weights);
+    const saved: SavedModerationConfig = {
+      format: "lisa-moderation-classifier/1",
+      featureDim: model.config.featureDim,
+      hidden: model.config.hidden,
+      categories: [...model.config.categories],
+      threshold: model.config.threshold,
+      sha256: await sha256Hex(data),
+      ...(holdout ? { holdout } : {}),
+    };
+    await writeBytesAtomic(`${dir}/${WEIGHTS_FILE}`, file);
+    await writeTextAtomic(`${dir}/${CONFIG_FILE}`, JSON.stringify(saved, null, 2) + "\n");
+  });
+}
+
+function parseConfig(text: string, file: string): SavedModerationConfig | ClassifierCorrupt {
+  const bad = (field: string, expected: string, found: unknown) =>
+    new ClassifierCorrupt({ file, field, expected, found: JSON.stringify(found) ?? "nothing" });
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(text);
+  } catch (e) {
+    return bad("(file)", "valid JSON", e instanceof Error ? e.message : String(e));
+  }
+  if (c.format !== "lisa-moderation-classifier/1") {
+    return bad("format", "'lisa-moderation-classifier/1'", c.format);
+  }
+  for (const k of ["featureDim", "hidden"] as const) {
+    if (!Number.isInteger(c[k]) || (c[k] as number) < 1) return bad(k, "a positive integer", c[k]);
+  }
+  if (typeof c.threshold !== "number") return bad("threshold", "a number", c.threshold);
+  if (!Array.isArray(c.categories) || !c.categories.every((x) => typeof x === "string")) {
+    return bad("categories", "an array of strings", c.categories);
+  }
+  if (typeof c.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(c.sha256)) {
+    return bad("sha256", "64 hex digits", c.sha256);
+  }
+  return c as unknown as SavedModerationConfig;
+}
+
+function decodeSafetensors(
+  bytes: Uint8Array,
+  config: ModerationConfig,
+  file: string,
+): { weights: ModerationWeights; data: Uint8Array } | ClassifierCorrupt {
+  const bad = (field: string, expected: string, found: string) =>
+    new ClassifierCorrupt({ file, field, expected, found });
+  if (bytes.length < 8) return bad("(header length)", "at least 8 bytes", `${bytes.length}`);
+  const headLen = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  if (headLen > bytes.length - 8) {
+    return bad("(header length)", `at most ${bytes.length - 8}`, `${headLen}`);
+  }
+  let header: Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headLen)));
+  } catch (e) {
+    return bad("(header)", "valid JSON", e instanceof Error ? e.message : String(e));
+  }
+  const data = bytes.subarray(8 + headLen);
+  const shapes = weightShapes(config);
+  const out: Partial<Record<keyof ModerationWeights, Float32Array>> = {};
+  for (const name of NAMES) {
+    const t = header[name];
+    if (!t) return bad(name, "a tensor entry", "none");
+    if (t.dtype !== "F32") return bad(`${name}.dtype`, "F32", JSON.stringify(t.dtype));
+    if (JSON.stringify(t.shape) !== JSON.stringify(shapes[name])) {
+      return bad(`${name}.shape`, JSON.stringify(shapes[name]), JSON.stringify(t.shape));
+    }
+    const [start, end] = Array.isArray(t.data_offsets) ? t.data_offsets as number[] : [];
+    const count = shapes[name].reduce((a, b) => a * b, 1);
+    if (
+      start === undefined || end === undefined || end - start !== count * 4 || end > data.length
+    ) {
+      return bad(
+        `${name}.data_offsets`,
+        `${count * 4} bytes within ${data.length}`,
+        `${start}..${end}`,
+      );
+    }
+    const view = new DataView(data.buffer, data.byteOffset + start, count * 4);
+    out[name] = Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
+  }
+  return { weights: out as ModerationWeights, data };
+}
+
+/**
+ * Load a classifier saved by {@link saveModerationClassifier}, verifying shapes and checksum.
+ *
+ * @example
+ * ```ts
+ * const model = await Effect.runPromise(loadModerationClassifier("judge/"));
+ * ```
+ */
+export function loadModerationClassifier(
+  dir: string,
+): Effect.Effect<
+  ModerationClassifier & { readonly holdout?: ModerationMetrics },
+  ClassifierCorrupt
+> {
+  const configPath = `${dir}/${CONFIG_FILE}`;
+  const weightsPath = `${dir}/${WEIGHTS_FILE}`;
+  const read = <A>(path: string, f: () => Promise<A>) =>
+    Effect.tryPromise({
+      try: f,
+      catch: (e) =>
+        new ClassifierCorrupt({
+          file: path,
+          field: "(file)",
+          expected: "a readable file",
+          found: e instanceof Error ? e.message : String(e),
+        }),
+    });
+  return Effect.gen(function* () {
+    const text = yield* read(configPath, () => Deno.readTextFile(configPath));
+    const saved = parseConfig(text, configPath);
+    if (saved instanceof ClassifierCorrupt) return yield* saved;
+    const bytes = yield* read(weightsPath, () => Deno.readFile(weightsPath));
+    const decoded = decodeSafetensors(bytes, saved, weightsPath);
+    if (decoded instanceof ClassifierCorrupt) return yield* decoded;
+    const sum = yield* Effect.promise(() => sha256Hex(decoded.data));
+    if (sum !== saved.sha256) {
+      return yield* new ClassifierCorrupt({
+        file: weightsPath,
+        field: "sha256",
+        expected: saved.sha256,
+        found: sum,
+      });
+    }
+    const config: ModerationConfig = {
+      featureDim: saved.featureDim,
+      hidden: saved.hidden,
+      categories: saved.categories,
+      threshold: saved.threshold,
+    };
+    return {
+      config,
+      weights: decoded.weights,
+      ...(saved.holdout ? { holdout: saved.holdout } : {}),
+    };
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * Model folders in the Hugging Face layout: `config.json` plus `model.safetensors`, or
+ * shards listed by `model.safetensors.index.json` on load.
+ *
+ * @module
+ */
+import { tf } from "../../backends/mod.ts";
+import { readSafetensors, type TensorData, writeFileAtomic, writeSafetensors } from "../io/mod.ts";
+import { type ModelConfig, parseModelConfig, toHfConfig } from "./config.ts";
+import { CheckpointCorrupt, ConfigInvalid } from "./errors.ts";
+import { type Params, paramShapes } from "./params.ts";
+
+/** A loaded model: its config and weights. */
+export interface LoadedModel {
+  readonly config: ModelConfig;
+  readonly params: Params;
+}
+
+/** Read and parse `<dir>/config.json`. */
+export async function loadModelConfig(dir: string): Promise<ModelConfig> {
+  const file = `${dir}/config.json`;
+  const text = await Deno.readTextFile(file);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigInvalid({
+      file,
+      field: "<root>",
+      expected: "valid JSON",
+      found: e instanceof Error ? e.message : String(e),
+    });
+  }
+  return parseModelConfig(json, file);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The safetensors files of a folder: the single file, or the shards of the index. */
+async function weightFiles(dir: string): Promise<string[]> {
+  if (await exists(`${dir}/model.safetensors`)) return [`${dir}/model.safetensors`];
+  const indexFile = `${dir}/model.safetensors.index.json`;
+  if (!(await exists(indexFile))) {
+    throw new CheckpointCorrupt({
+      file: dir,
+      tensor: "<all>",
+      expected: "model.safetensors or model.safetensors.index.json",
+      found: "neither",
+    });
+  }
+  const index = JSON.parse(await Deno.readTextFile(indexFile)) as { weight_map?: unknown };
+  const map = index.weight_map;
+  if (typeof map !== "object" || map === null) {
+    throw new CheckpointCorrupt({
+      file: indexFile,
+      tensor: "<index>",
+      expected: "a weight_map object",
+      found: JSON.stringify(map),
+    });
+  }
+  const shards = [...new Set(Object.values(map as Record<string, unknown>))].sort();
+  for (const f of shards) {
+    if (typeof f !== "string" || f.includes("/") || f.includes("\\") || f.startsWith(".")) {
+      throw new CheckpointCorrupt({
+        file: indexFile,
+        tensor: "<index>",
+        expected: "shard file names inside the folder",
+        found: JSON.stringify(f),
+      });
+    }
+  }
+  return shards.map((f) => `${dir}/${f}`);
+}
+
+/**
+ * Load a model folder. Tensors the config does not need (e.g. rotary caches) are ignored; a
+ * missing tensor or a shape mismatch is a {@link CheckpointCorrupt}.
+ */
+export async function loadModel(dir: string): Promise<LoadedModel> {
+  const config = await loadModelConfig(dir);
+  const shapes = paramShapes(config);
+  const found = new Map<string, { data: TensorData; file: string }>();
+  for (const file of await weightFiles(dir)) {
+    const st = await readSafetensors(file);
+    for (const [name, t] of st.tensors) if (shapes.has(name)) found.set(name, { data: t, file });
+  }
+  for (const [name, shape] of shapes) {
+    const f = found.get(name);
+    if (!f) {
+      throw new CheckpointCorrupt({
+        file: dir,
+        tensor: name,
+        expected: `shape [${shape}]`,
+        found: "no such tensor",
+      });
+    }
+    if (f.data.shape.join(",") !== shape.join(",")) {
+      throw new CheckpointCorrupt({
+        file: f.file,
+        tensor: name,
+        expected: `shape [${shape}]`,
+        found: `[${f.data.shape}]`,
+      });
+    }
+  }
+  const params: Params = {};
+  for (const [name, shape] of shapes) params[name] = tf.tensor(found.get(name)!.data.data, shape);
+  return { config, params };
+}
+
+/**
+ * Save a model folder (`config.json` + `model.safetensors`, F32), each file written
+ * atomically. The folder is created when missing.
+ */
+export async function saveModel(dir: string, config: ModelConfig, params: Params): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const tensors: Record<string, TensorData> = {};
+  for (const name of paramShapes(config).keys()) {
+    const t = params[name];
+    if (!t) throw new Error(`saveModel: parameter '${name}' is missing`);
+    const values = await t.data();
+    tensors[name] = {
+      shape: t.shape,
+      data: values instanceof Float32Array
+        ? values
+        : Float32Array.from(values as ArrayLike<number>),
+    };
+  }
+  await writeSafetensors(`${dir}/model.safetensors`, tensors, { format: "pt" });
+  await writeFileAtomic(`${dir}/config.json`, JSON.stringify(toHfConfig(config), null, 2) + "\n");
+}

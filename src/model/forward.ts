@@ -1,0 +1,158 @@
+/**
+ * The Llama-family decoder forward pass: embeddings, `numLayers` pre-norm blocks (grouped-query
+ * attention with rotary embeddings and a causal mask, SwiGLU MLP), final norm, LM head.
+ *
+ * Legend: B batch, T new positions, S key positions (past + new), C hidden, H query heads,
+ * KVH key/value heads, D head dim, V vocab.
+ *
+ * @module
+ */
+import { tf } from "../../backends/mod.ts";
+import "./gradients.ts";
+import type { ModelConfig } from "./config.ts";
+import {
+  type AdapterContext,
+  applyRope,
+  linear,
+  type LinearAdapter,
+  mlp,
+  repeatKv,
+  rmsNorm,
+  ropeTables,
+} from "./layers.ts";
+import { lmHead, need, type Params } from "./params.ts";
+
+/**
+ * Keys and values of the positions seen so far, one entry per layer. `forward` updates it in
+ * place: it disposes the old tensors and keeps the new ones (outside any `tf.tidy`), so a
+ * caller may wrap each decoding step in `tf.tidy`. Free it with {@link disposeKvCache}.
+ */
+export interface KvCache {
+  /** Per layer: k and v, each [B, KVH, S, D]; null before the first call. */
+  layers: ({ k: tf.Tensor; v: tf.Tensor } | null)[];
+  /** S: positions already cached. */
+  length: number;
+}
+
+/** An empty cache for `config`. */
+export function createKvCache(c: ModelConfig): KvCache {
+  return { layers: Array.from({ length: c.numLayers }, () => null), length: 0 };
+}
+
+/** Dispose the cached tensors and reset the cache to empty. */
+export function disposeKvCache(cache: KvCache): void {
+  for (const l of cache.layers) {
+    l?.k.dispose();
+    l?.v.dispose();
+  }
+  cache.layers = cache.layers.map(() => null);
+  cache.length = 0;
+}
+
+/** Options of {@link forward}. */
+export interface ForwardOptions {
+  /** LoRA (or other) adapters applied on top of the base linears, in order. */
+  readonly adapters?: readonly LinearAdapter[];
+  /** [B, S] 1 for real tokens, 0 for padding; S = cached + new positions. */
+  readonly attentionMask?: tf.Tensor;
+  /** Called with each layer's output h [B, T, C]; its return value replaces h. */
+  readonly hiddenHook?: (layer: number, h: tf.Tensor) => tf.Tensor;
+  /** KV cache for incremental decoding (updated in place). */
+  readonly cache?: KvCache;
+  /** Training mode: adapters apply dropout. Default false. */
+  readonly training?: boolean;
+  /** Seed for this call's dropout masks. Default 0. */
+  readonly dropoutSeed?: number;
+  /** Only compute logits for the last position ([B, 1, V]). Default false. */
+  readonly lastOnly?: boolean;
+}
+
+const NEG = -1e9;
+
+/** Additive attention bias [B or 1, 1, T, S]: causal, plus key padding when a mask is given. */
+function attentionBias(t: number, past: number, mask: tf.Tensor | undefined): tf.Tensor {
+  const s = past + t;
+  const causal = new Float32Array(t * s);
+  for (let i = 0; i < t; i++) for (let j = past + i + 1; j < s; j++) causal[i * s + j] = NEG;
+  const bias = tf.tensor4d(causal, [1, 1, t, s]); // [1, 1, T, S]
+  if (!mask) return bias;
+  const pad = tf.mul(tf.sub(1, tf.cast(mask, "float32")), NEG); // [B, S]
+  return tf.add(bias, tf.reshape(pad, [mask.shape[0]!, 1, 1, s])); // [B, 1, T, S]
+}
+
+/** Position ids [B, T] for the new tokens: count of real tokens before each one. */
+function positionIds(b: number, t: number, past: number, mask: tf.Tensor | undefined): tf.Tensor {
+  if (!mask) return tf.tile(tf.reshape(tf.range(past, past + t, 1, "int32"), [1, t]), [b, 1]);
+  const pos = tf.relu(tf.sub(tf.cumsum(tf.cast(mask, "int32"), 1), 1)); // [B, S]
+  return tf.slice(pos, [0, past], [b, t]); // [B, T]
+}
+
+/**
+ * Logits of the decoder for `inputIds` [B, T] (int32): [B, T, V], or [B, 1, V] with
+ * `lastOnly`. Pure in the parameters; wrap in `tf.tidy` (or differentiate through it).
+ *
+ * @example
+ * ```ts
+ * const logits = tf.tidy(() => forward(config, params, tf.tensor2d([[1, 5, 7]], undefined, "int32")));
+ * ```
+ */
+export function forward(
+  c: ModelConfig,
+  p: Params,
+  inputIds: tf.Tensor,
+  opts: ForwardOptions = {},
+): tf.Tensor {
+  const [b, t] = inputIds.shape as [number, number];
+  const adapters = opts.adapters ?? [];
+  const ctx: AdapterContext = {
+    training: opts.training ?? false,
+    dropoutSeed: opts.dropoutSeed ?? 0,
+  };
+  const cache = opts.cache;
+  const past = cache?.length ?? 0;
+  const mask = opts.attentionMask;
+  if (mask && mask.shape[1] !== past + t) {
+    throw new Error(
+      `attentionMask covers ${mask.shape[1]} positions, expected cached + new = ${past + t}`,
+    );
+  }
+  const [cos, sin] = ropeTables(c, positionIds(b, t, past, mask)); // [B, 1, T, D]
+  const bias = attentionBias(t, past, mask); // [B, 1, T, S]
+  const rep = c.numHeads / c.numKvHeads;
+  const scale = 1 / Math.sqrt(c.headDim);
+  const heads = (x: tf.Tensor, n: number) =>
+    tf.transpose(tf.reshape(x, [b, t, n, c.headDim]), [0, 2, 1, 3]); // [B, n, T, D]
+
+  let h = tf.gather(need(p, "model.embed_tokens.weight"), tf.cast(inputIds, "int32")); // [B, T, C]
+  for (let i = 0; i < c.numLayers; i++) {
+    const pre = `model.layers.${i}`;
+    const x = rmsNorm(h, need(p, `${pre}.input_layernorm.weight`), c.rmsNormEps); // [B, T, C]
+    const q = applyRope(heads(linear(p, i, "q_proj", x, adapters, ctx), c.numHeads), cos, sin); // [B, H, T, D]
+    let k = applyRope(heads(linear(p, i, "k_proj", x, adapters, ctx), c.numKvHeads), cos, sin); // [B, KVH, T, D]
+    let v = heads(linear(p, i, "v_proj", x, adapters, ctx), c.numKvHeads); // [B, KVH, T, D]
+    if (cache) {
+      const old = cache.layers[i];
+      if (old) {
+        k = tf.concat([old.k, k], 2); // [B, KVH, S, D]
+        v = tf.concat([old.v, v], 2); // [B, KVH, S, D]
+        old.k.dispose();
+        old.v.dispose();
+      }
+      cache.layers[i] = { k: tf.keep(k), v: tf.keep(v) };
+    }
+    const scores = tf.add(tf.mul(tf.matMul(q, repeatKv(k, rep), false, true), scale), bias); // [B, H, T, S]
+    const att = tf.matMul(tf.softmax(scores, -1), repeatKv(v, rep)); // [B, H, T, D]
+    const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [b, t, c.numHeads * c.headDim]); // [B, T, H*D]
+    h = tf.add(h, linear(p, i, "o_proj", merged, adapters, ctx)); // [B, T, C]
+    const y = rmsNorm(h, need(p, `${pre}.post_attention_layernorm.weight`), c.rmsNormEps); // [B, T, C]
+    h = tf.add(h, mlp(p, i, y, adapters, ctx)); // [B, T, C]
+    if (opts.hiddenHook) h = opts.hiddenHook(i, h);
+  }
+  if (cache) cache.length = past + t;
+  if (opts.lastOnly) h = tf.slice(h, [0, t - 1, 0], [b, 1, c.hiddenSize]); // [B, 1, C]
+  h = rmsNorm(h, need(p, "model.norm.weight"), c.rmsNormEps); // [B, T, C]
+  const tt = h.shape[1]!;
+  const flat = tf.reshape(h, [b * tt, c.hiddenSize]) as tf.Tensor2D; // [B*T, C]
+  const logits = tf.matMul(flat, lmHead(c, p) as tf.Tensor2D, false, true); // [B*T, V]
+  return tf.reshape(logits, [b, tt, c.vocabSize]); // [B, T, V]
+}

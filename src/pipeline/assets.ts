@@ -1,0 +1,105 @@
+/**
+ * Where the model, tokenizer and judge of an experiment come from: a user folder, or the
+ * project's shipped embedded assets (`assets/embedded/`, built by `deno task build-assets`).
+ *
+ * @module
+ */
+import { Data, Effect } from "effect";
+import type { ExperimentConfig } from "../config/mod.ts";
+import {
+  classifierJudge,
+  type Judge,
+  type JudgeError,
+  keywordJudge,
+  loadModerationClassifier,
+  makeHttpJudge,
+} from "../eval/mod.ts";
+import { loadModel } from "../model/mod.ts";
+import { loadTokenizer } from "../tokenizer/mod.ts";
+import type { LoadedLm } from "./stages.ts";
+
+/** The shipped embedded assets folder. */
+export const EMBEDDED_DIR = new URL("../../assets/embedded/", import.meta.url).pathname
+  .replace(/\/$/, "");
+
+/** A model, tokenizer or judge folder could not be loaded. */
+export class AssetInvalid extends Data.TaggedError("AssetInvalid")<{
+  readonly path: string;
+  readonly detail: string;
+}> {
+  /** One line: the folder and what is wrong. */
+  override get message(): string {
+    return `cannot load ${this.path}: ${this.detail}`;
+  }
+}
+
+const why = (e: unknown): string =>
+  typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e);
+
+/** The model folder an experiment uses. */
+export function modelDir(cfg: ExperimentConfig): string {
+  return cfg.model.path || EMBEDDED_DIR;
+}
+
+/** Load the model and its tokenizer; the tokenizer's vocabulary must fit the model's. */
+export function loadLm(dir: string): Effect.Effect<LoadedLm, AssetInvalid> {
+  return Effect.tryPromise({
+    try: async () => {
+      try {
+        await Deno.stat(`${dir}/config.json`);
+      } catch {
+        throw new AssetInvalid({
+          path: dir,
+          detail: dir === EMBEDDED_DIR
+            ? "the embedded model is missing; build it with `deno task build-assets`"
+            : "no config.json here (expected a Hugging Face model folder)",
+        });
+      }
+      const { config, params } = await loadModel(dir);
+      const tokenizer = await loadTokenizer(dir);
+      if (tokenizer.vocabSize > config.vocabSize) {
+        throw new AssetInvalid({
+          path: dir,
+          detail: `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ` +
+            `${config.vocabSize}`,
+        });
+      }
+      return { config, params, tokenizer };
+    },
+    catch: (e) => e instanceof AssetInvalid ? e : new AssetInvalid({ path: dir, detail: why(e) }),
+  });
+}
+
+/** The configured harmfulness judge. */
+export function loadJudge(cfg: ExperimentConfig): Effect.Effect<Judge, AssetInvalid | JudgeError> {
+  switch (cfg.eval.judge) {
+    case "keyword":
+      return Effect.succeed(keywordJudge());
+    case "http": {
+      const h = cfg.eval.http;
+      return makeHttpJudge({
+        baseUrl: h.baseUrl,
+        model: h.model,
+        apiKeyEnv: h.apiKeyEnv,
+        timeoutMs: h.timeoutMs,
+        concurrency: h.concurrency,
+        retries: h.retries,
+      });
+    }
+    case "classifier": {
+      const dir = cfg.eval.judgePath || `${EMBEDDED_DIR}/judge`;
+      return loadModerationClassifier(dir).pipe(
+        Effect.map(classifierJudge),
+        Effect.mapError((e) =>
+          new AssetInvalid({
+            path: dir,
+            detail: dir.startsWith(EMBEDDED_DIR)
+              ? `the embedded judge is missing or corrupt (${why(e)}); rebuild it with ` +
+                "`deno task build-assets`"
+              : why(e),
+          })
+        ),
+      );
+    }
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * The whole experiment as one Effect: data → alignment stage → fine-tuning stage per method
+ * → evaluation of every model → metrics. Each finished phase leaves a `metrics.json`, so
+ * `--resume` skips what is done and continues a stage from its last checkpoint.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { tf } from "../../backends/mod.ts";
+import type { ExperimentConfig } from "../config/mod.ts";
+import { countByKind } from "../data/mod.ts";
+import type { Judge } from "../eval/mod.ts";
+import { loadAdapter } from "../lora/mod.ts";
+import { loadModel, type Params } from "../model/mod.ts";
+import { latestCheckpoint, type Progress } from "../train/mod.ts";
+import { loadDatasets, userData } from "./datasets.ts";
+import { evaluate, type ModelMetrics, type ModelUnderTest } from "./evaluate.ts";
+import { alignStage, disposeParams, finetuneStage, type LoadedLm } from "./stages.ts";
+import { readJsonOrNull, writeJson } from "./rundir.ts";
+import { loadJudge, loadLm, modelDir } from "./assets.ts";
+
+/** One evaluated model in the comparison table. */
+export interface ModelRow {
+  /** `base`, `aligned`, or the fine-tuning method. */
+  readonly label: string;
+  readonly method: string | null;
+  readonly harmfulScore: number;
+  readonly harmfulScorePlus: number;
+  readonly refusalRate: number;
+  readonly byCategory: Readonly<Record<string, number>>;
+  readonly finetuneAccuracy: number | null;
+  /** Training seconds of the stage that produced it (0 for base). */
+  readonly trainSeconds: number;
+  readonly evalSeconds: number;
+  readonly steps: number;
+  readonly meanLoss: Readonly<Record<string, number>>;
+  readonly drift: ReadonlyArray<{ step: number; finished: string; drift: number }>;
+}
+
+/** What `run` produces. */
+export interface ExperimentResult {
+  readonly runDir: string;
+  readonly rows: readonly ModelRow[];
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** The commands that drive the pipeline. */
+export type PipelineCommand = "run" | "align" | "finetune" | "eval";
+
+function row(
+  label: string,
+  method: string | null,
+  m: ModelMetrics,
+  train: TrainSummary,
+): ModelRow {
+  return {
+    label,
+    method,
+    harmfulScore: m.harmful.harmfulScore,
+    harmfulScorePlus: m.harmful.harmfulScorePlus,
+    refusalRate: m.harmful.refusalRate,
+    byCategory: m.harmful.byCategory,
+    finetuneAccuracy: m.finetuneAccuracy,
+    trainSeconds: train.seconds,
+    evalSeconds: m.seconds,
+    steps: train.steps,
+    meanLoss: train.meanLoss,
+    drift: train.drift as ModelRow["drift"],
+  };
+}
+
+/** Training summary of the stage that produced a model. */
+interface TrainSummary {
+  readonly seconds: number;
+  readonly steps: number;
+  readonly meanLoss: Readonly<Record<string, number>>;
+  readonly drift: readonly unknown[];
+}
+
+const NO_TRAIN: TrainSummary = { seconds: 0, steps: 0, meanLoss: {}, drift: [] };
+
+/** Evaluate a model and save its answers and metrics under `dir`, or reuse saved metrics. */
+function evaluatePhase(
+  cfg: ExperimentConfig,
+  lm: LoadedLm,
+  m: ModelUnderTest,
+  ds: Parameters<typeof evaluate>[3],
+  judge: Judge,
+  dir: string,
+  method: string | null,
+  train: TrainSummary,
+) {
+  return Effect.gen(function* () {
+    const saved = yield* Effect.promise(() => readJsonOrNull<ModelRow>(`${dir}/metrics.json`));
+    if (saved) return saved;
+    const metrics = yield* evaluate(cfg, lm, m, ds, judge);
+    const r = row(m.label, method, metrics, train);
+    yield* Effect.promise(async () => {
+      await Deno.mkdir(dir, { recursive: true });
+      const lines = metrics.answers.map((a) => JSON.stringify(a)).join("\n") + "\n";
+      await Deno.writeTextFile(`${dir}/answers.jsonl.tmp`, lines);
+      await Deno.rename(`${dir}/answers.jsonl.tmp`, `${dir}/answers.jsonl`);
+      await writeJson(`${dir}/metrics.json`, r);
+    });
+    return r;
+  });
+}
+
+const hasCheckpoint = (dir: string): boolean => {
+  try {
+    return latestCheckpoint(dir) !== null;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Run the pipeline in `runDir` for `command`:
+ * - `run`: evaluate base, align (unless every method is na-sft or alignment is off), evaluate
+ *   aligned, then fine-tune and evaluate each method of `method.compare` (or `method.name`);
+ * - `align`: the alignment stage only (saves `aligned/`);
+ * - `finetune`: the fine-tuning stage on `model.path` taken as the aligned model;
+ * - `eval`: evaluate `model.path` (with `eval.adapterPath` if set).
+ */
+export function runPipeline(cfg: ExperimentConfig, runDir: string, command: PipelineCommand) {
+  return Effect.gen(function* () {
+    const lm = yield* loadLm(modelDir(cfg));
+    const ds = yield* loadDatasets(cfg);
+    const judge = command === "align" ? null : yield* loadJudge(cfg);
+    const methods = cfg.method.compare.length ? [...cfg.method.compare] : [cfg.method.name];
+    const rows: ModelRow[] = [];
+    const evalData = { harmfulEval: ds.harmfulEval, taskTest: ds.taskTest };
+    const owned: Params[] = [];
+    const dataSummary: Record<string, unknown> = {
+      alignment: ds.alignment.length,
+      harmful: ds.harmful.length,
+      harmfulEval: ds.harmfulEval.length,
+      taskTrain: ds.taskTrain.length,
+      taskTest: ds.taskTest.length,
+      skipped: ds.skipped,
+    };
+
+    const program = Effect.gen(function* () {
+      if (command === "eval") {
+        const adapters = cfg.eval.adapterPath
+          ? [yield* Effect.promise(() => loadAdapter(cfg.eval.adapterPath, lm.config))]
+          : [];
+        const m = {
+          label: cfg.eval.adapterPath ? "adapted" : "model",
+          params: lm.params,
+          adapters,
+        };
+        rows.push(
+          yield* evaluatePhase(cfg, lm, m, evalData, judge!, `${runDir}/eval`, null, NO_TRAIN),
+        );
+        return;
+      }
+      if (command === "run" && cfg.eval.base) {
+        const m = { label: "base", params: lm.params, adapters: [] };
+        rows.push(
+          yield* evaluatePhase(cfg, lm, m, evalData, judge!, `${runDir}/base`, null, NO_TRAIN),
+        );
+      }
+      const needAlign = command === "align" ||
+        (command === "run" && cfg.alignment.enabled && methods.some((m) => m !== "na-sft"));
+      let aligned: Params = lm.params;
+      let alignTrain: TrainSummary = NO_TRAIN;
+      if (needAlign) {
+        const alignedDir = `${runDir}/aligned`;
+        const done = yield* Effect.promise(() =>
+          readJsonOrNull<TrainSummary>(`${runDir}/align/done.json`)
+        );
+        if (done) {
+          const loaded = yield* Effect.promise(() => loadModel(alignedDir));
+          aligned = loaded.params;
+          alignTrain = done;
+        } else {
+          const stageDir = `${runDir}/align`;
+          const r = yield* alignStage(
+            cfg,
+            lm,
+            ds.alignment,
+            stageDir,
+            alignedDir,
+            hasCheckpoint(stageDir),
+          );
+          aligned = r.aligned;
+          alignTrain = {
+            seconds: r.stage.seconds,
+            steps: r.stage.steps,
+            meanLoss: r.stage.result.meanLoss,
+            drift: [],
+          };
+          yield* Effect.promise(() => writeJson(`${stageDir}/done.json`, alignTrain));
+        }
+        owned.push(aligned);
+        if (command === "align") return;
+        if (cfg.eval.aligned) {
+          const m = { label: "aligned", params: aligned, adapters: [] };
+          rows.push(
+            yield* evaluatePhase(
+              cfg,
+              lm,
+              m,
+              evalData,
+              judge!,
+              `${runDir}/aligned-eval`,
+              null,
+              alignTrain,
+            ),
+          );
+        }
+      }
+      for (const name of methods) {
+        const frozen = name === "na-sft" ? lm.params : aligned;
+        const dir = `${runDir}/finetune-${name}`;
+        const saved = yield* Effect.promise(() => readJsonOrNull<ModelRow>(`${dir}/metrics.json`));
+        if (saved) {
+          rows.push(saved);
+          continue;
+        }
+        const mixture = yield* userData(cfg, ds, name);
+        yield* Effect.promise(async () => {
+          await Deno.mkdir(dir, { recursive: true });
+          await writeJson(`${dir}/user-data.json`, {
+            poison: mixture.poison,
+            normal: mixture.normal,
+            counts: countByKind(mixture.examples),
+            provenance: mixture.examples.map((e) => e.provenance),
+          });
+        });
+        const { adapter, stage } = yield* finetuneStage(
+          cfg,
+          lm,
+          frozen,
+          name,
+          { alignment: ds.alignment, user: mixture.examples },
+          `${dir}/train`,
+          `${dir}/adapter`,
+          hasCheckpoint(`${dir}/train`),
+        );
+        const train = {
+          seconds: stage.seconds,
+          steps: stage.steps,
+          meanLoss: stage.result.meanLoss,
+          drift: [...stage.result.drift],
+        };
+        const m = { label: name, params: frozen, adapters: [adapter] };
+        const r = yield* evaluatePhase(cfg, lm, m, evalData, judge!, dir, name, train).pipe(
+          Effect.ensuring(Effect.sync(() => adapter.dispose())),
+        );
+        rows.push(r);
+      }
+    });
+    yield* program.pipe(
+      Effect.ensuring(Effect.sync(() => {
+        for (const p of owned) if (p !== lm.params) disposeParams(p);
+        disposeParams(lm.params);
+      })),
+    );
+    const result: ExperimentResult = { runDir, rows, data: dataSummary };
+    yield* Effect.promise(() => writeJson(`${runDir}/metrics.json`, result));
+    return result;
+  });
+}
+
+/** Tensors alive now (for leak checks around whole runs). */
+export const liveTensors = (): number => tf.memory().numTensors;
+
+export type { Progress };

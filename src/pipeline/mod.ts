@@ -1,0 +1,17 @@
+/**
+ * The experiment pipeline: the pure stages (`tokenize`, `mixHarmful` via {@link userData},
+ * `biStateStep` inside the training engine, `proximalTerm`, `evaluate`) composed over Effect
+ * into the alignment stage, the fine-tuning stage and the whole `run`.
+ *
+ * @module
+ */
+export * from "./tokenize.ts";
+export * from "./problem.ts";
+export * from "./datasets.ts";
+export * from "./stages.ts";
+export * from "./evaluate.ts";
+export * from "./assets.ts";
+export * from "./rundir.ts";
+export * from "./experiment.ts";
+export * from "./presets.ts";
+export * from "./table.ts";

@@ -1,0 +1,25 @@
+/**
+ * The embedded default experiment: the paper's protocol scaled to the shipped small model so
+ * that `deno task train` shows the attack and the defense in minutes on a laptop CPU. Applied
+ * under the user's file and flags whenever `model.path` is empty (the embedded model).
+ *
+ * Scaling (see README): the tiny model learns at a larger learning rate than a 7B model with
+ * LoRA; the step counts shrink with the data; K1:K2 stays 1:9 and rho stays 1.
+ *
+ * @module
+ */
+
+/** Overrides of the reference defaults for the embedded model. */
+export const EMBEDDED_PRESET = {
+  model: { maxLength: 128 },
+  alignment: {
+    optim: { lr: 2e-3, batchSize: 8, epochs: 1, maxSteps: 120 },
+  },
+  finetune: {
+    optim: { lr: 1e-3, batchSize: 8, epochs: 1, maxSteps: 200 },
+  },
+  data: { alignmentN: 1000, n: 1000, p: 0.1 },
+  method: { compare: ["sft", "bso", "lisa"], alignmentSteps: 10, finetuneSteps: 90 },
+  eval: { harmfulN: 100, taskN: 100, maxNewTokens: 32, batchSize: 25 },
+  output: { checkpointEvery: 50 },
+} as const;

@@ -1,0 +1,92 @@
+/**
+ * Run directories: one per experiment, never reused unless asked; small JSON files written
+ * atomically so an interrupted run leaves whole files behind.
+ *
+ * @module
+ */
+import { Data, Effect } from "effect";
+import type { ExperimentConfig } from "../config/mod.ts";
+import { writeFileAtomic } from "../io/mod.ts";
+
+/** A run directory could not be created or written. */
+export class RunDirInvalid extends Data.TaggedError("RunDirInvalid")<{
+  readonly path: string;
+  readonly detail: string;
+}> {
+  /** One line naming the folder. */
+  override get message(): string {
+    return `${this.path}: ${this.detail}`;
+  }
+}
+
+const exists = async (p: string): Promise<boolean> => {
+  try {
+    await Deno.stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `YYYYmmdd-HHMMSS` in UTC. */
+export function timestamp(d: Date = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+}
+
+/** Write JSON atomically (temporary file, then rename). */
+export function writeJson(path: string, value: unknown): Promise<void> {
+  return writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n"));
+}
+
+/** Read a JSON file, or null when it does not exist. */
+export async function readJsonOrNull<T>(path: string): Promise<T | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as T;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/**
+ * Create the run directory for `cfg` (or reopen `resumeDir`) and record the resolved config.
+ * A fresh run refuses an existing non-empty folder unless `output.overwrite` is set.
+ */
+export function openRunDir(
+  cfg: ExperimentConfig,
+  label: string,
+  resumeDir: string | null,
+): Effect.Effect<string, RunDirInvalid> {
+  return Effect.tryPromise({
+    try: async () => {
+      if (resumeDir) {
+        if (!(await exists(`${resumeDir}/config.json`))) {
+          throw new RunDirInvalid({
+            path: resumeDir,
+            detail: "not a run directory (no config.json); nothing to resume",
+          });
+        }
+        return resumeDir;
+      }
+      const name = cfg.output.name || `${label}-${timestamp()}`;
+      const dir = `${cfg.output.dir}/${name}`;
+      if (await exists(dir)) {
+        const entries = [...Deno.readDirSync(dir)];
+        if (entries.length > 0 && !cfg.output.overwrite) {
+          throw new RunDirInvalid({
+            path: dir,
+            detail: "already holds a run; pick another output.name, resume it with " +
+              "--resume, or pass --output.overwrite=true",
+          });
+        }
+      }
+      await Deno.mkdir(dir, { recursive: true });
+      await writeJson(`${dir}/config.json`, cfg);
+      return dir;
+    },
+    catch: (e) =>
+      e instanceof RunDirInvalid
+        ? e
+        : new RunDirInvalid({ path: cfg.output.dir, detail: String(e) }),
+  });
+}

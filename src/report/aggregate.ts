@@ -1,0 +1,81 @@
+/**
+ * Mean ± std over seeds: runs that share every setting but the seed form one group.
+ *
+ * @module
+ */
+import { type MeanStd, meanStd } from "../eval/metrics.ts";
+import type { RunResult, SweepVariable } from "./types.ts";
+
+/** One setting's results over its seeds. */
+export interface AggregateRow {
+  /** Defense name. */
+  readonly method: string;
+  /** Task. */
+  readonly task: string;
+  /** Harmful ratio. */
+  readonly p: number;
+  /** Fine-tuning samples. */
+  readonly n: number;
+  /** Proximal strength. */
+  readonly rho: number;
+  /** Alignment steps per cycle. */
+  readonly K1: number;
+  /** Fine-tune steps per cycle. */
+  readonly K2: number;
+  /** Seeds in the group, ascending. */
+  readonly seeds: readonly number[];
+  /** HS over seeds. */
+  readonly HS: MeanStd;
+  /** FA over seeds. */
+  readonly FA: MeanStd;
+  /** HS+ over seeds (n = 0 when no run reported it). */
+  readonly HSPlus: MeanStd;
+}
+
+/** The value of the swept variable for a run or group, as a display string. */
+export function sweepValue(r: Pick<RunResult, "p" | "n" | "rho" | "K1" | "K2">, v: SweepVariable) {
+  return v === "K1:K2" ? `${r.K1}:${r.K2}` : String(r[v]);
+}
+
+/**
+ * Group runs by every setting except the seed; groups keep the order of their first run.
+ *
+ * @example
+ * ```ts
+ * const rows = aggregateRuns(runs);
+ * formatMeanStd(rows[0]!.HS); // "40.20 ± 1.10"
+ * ```
+ */
+export function aggregateRuns(runs: readonly RunResult[]): AggregateRow[] {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const key = JSON.stringify([r.method, r.task, r.p, r.n, r.rho, r.K1, r.K2]);
+    const list = groups.get(key);
+    if (list) list.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()].map((g) => {
+    const first = g[0]!;
+    return {
+      method: first.method,
+      task: first.task,
+      p: first.p,
+      n: first.n,
+      rho: first.rho,
+      K1: first.K1,
+      K2: first.K2,
+      seeds: g.map((r) => r.seed).sort((a, b) => a - b),
+      HS: meanStd(g.map((r) => r.HS)),
+      FA: meanStd(g.map((r) => r.FA)),
+      HSPlus: meanStd(g.flatMap((r) => (r.HSPlus === undefined ? [] : [r.HSPlus]))),
+    };
+  });
+}
+
+/** The settings that differ between groups (shown as table columns). */
+export function varyingSettings(
+  rows: readonly AggregateRow[],
+): ("task" | "p" | "n" | "rho" | "K1" | "K2")[] {
+  const keys = ["task", "p", "n", "rho", "K1", "K2"] as const;
+  return keys.filter((k) => new Set(rows.map((r) => r[k])).size > 1);
+}

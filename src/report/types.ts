@@ -1,0 +1,86 @@
+/**
+ * The plain records reports are made of: one {@link RunResult} per (method, setting, seed) run,
+ * with its metrics and per-step logs, gathered into a {@link ReportInput}.
+ *
+ * @module
+ */
+
+/** The two Bi-State Optimization states. */
+export type TrainState = "alignment" | "finetune";
+
+/** One optimizer step's training loss. */
+export interface StepLog {
+  /** Global optimizer step, from 0. */
+  readonly step: number;
+  /** Which state the step belonged to. */
+  readonly state: TrainState;
+  /** Training loss of the step (proximal term included when on). */
+  readonly loss: number;
+}
+
+/** Drift at one state switch (the paper's excess-drift diagnostic). */
+export interface DriftLog {
+  /** Switch number, from 1. */
+  readonly switchIndex: number;
+  /** Global step at which the switch happened. */
+  readonly step: number;
+  /** The state that just ended. */
+  readonly from: TrainState;
+  /** `||w_ft_end - w_align_end||^2`: squared distance moved in the state just finished. */
+  readonly drift: number;
+  /** Optional stationarity: norm of the sum of the two datasets' mean gradients. */
+  readonly gradNorm?: number;
+}
+
+/** One finished run: its settings, its metrics and its logs. */
+export interface RunResult {
+  /** Defense name, e.g. `SFT`, `BSO`, `Lisa`. */
+  readonly method: string;
+  /** Fine-tuning task, e.g. `sst2`. */
+  readonly task: string;
+  /** Harmful ratio p. */
+  readonly p: number;
+  /** Fine-tuning samples n. */
+  readonly n: number;
+  /** Proximal strength rho (0 for BSO, unused for SFT). */
+  readonly rho: number;
+  /** Alignment steps per cycle, K1. */
+  readonly K1: number;
+  /** Fine-tune steps per cycle, K2. */
+  readonly K2: number;
+  /** Seed of the run. */
+  readonly seed: number;
+  /** Harmful score, percent. */
+  readonly HS: number;
+  /** Fine-tune accuracy, percent. */
+  readonly FA: number;
+  /** HS+ (incoherent answers counted harmful), percent. */
+  readonly HSPlus?: number;
+  /** Refusal rate on the harmful prompts, percent. */
+  readonly refusalRate?: number;
+  /** HS per category, percent. */
+  readonly byCategory?: Readonly<Record<string, number>>;
+  /** Loss per optimizer step. */
+  readonly steps?: readonly StepLog[];
+  /** Drift per switch. */
+  readonly drift?: readonly DriftLog[];
+}
+
+/** The settings a sweep can vary; `K1:K2` varies the pair. */
+export type SweepVariable = "p" | "n" | "rho" | "K1" | "K2" | "K1:K2";
+
+/** Everything one report shows. */
+export interface ReportInput {
+  /** Report title. */
+  readonly title: string;
+  /** ISO time of creation; the writer fills it in when absent. */
+  readonly createdAt?: string;
+  /** Name of the judge behind HS (e.g. `classifier`, `http:llama-guard`). */
+  readonly judge?: string;
+  /** The runs. */
+  readonly runs: readonly RunResult[];
+  /** When set, the runs form a sweep over this variable and the report plots HS/FA against it. */
+  readonly sweep?: SweepVariable;
+  /** Free notes shown under the title (plain text). */
+  readonly notes?: readonly string[];
+}

@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { Effect } from "effect";
+import { aggregateRuns } from "../src/report/aggregate.ts";
+import { writeBytesAtomic } from "../src/report/atomic.ts";
+import { chartSpecs, renderSvg } from "../src/report/charts.ts";
+import { escapeHtml } from "../src/report/html.ts";
+import { renderMarkdown, summaryTable, sweepTable } from "../src/report/markdown.ts";
+import { writeReport } from "../src/report/write.ts";
+import { fixtureInput, fixtureRuns } from "./_report_fixture.ts";
+
+Deno.test("aggregate: mean ± std over seeds per setting", () => {
+  const rows = aggregateRuns(fixtureRuns());
+  assert.equal(rows.length, 9);
+  const lisa = rows.find((r) => r.method === "Lisa" && r.p === 0.1)!;
+  assert.deepEqual(lisa.seeds, [0, 1]);
+  assert.equal(lisa.HS.mean, 25.5); // 15 + 10 + {0, 1}
+  assert.equal(lisa.HS.std.toFixed(4), Math.SQRT1_2.toFixed(4));
+});
+
+Deno.test("markdown: summary and the paper-shaped sweep tables", () => {
+  const rows = aggregateRuns(fixtureRuns());
+  const hs = sweepTable(rows, "p", "HS");
+  assert.equal(hs.split("\n")[0], "| method | p = 0.05 | p = 0.1 | p = 0.2 |");
+  assert.match(hs, /\| Lisa \| 20\.50 ± 0\.71 \| 25\.50 ± 0\.71 \| 35\.50 ± 0\.71 \|/);
+  const fa = sweepTable(rows, "p", "FA");
+  assert.match(fa, /\| SFT \| 93\.25 ± 0\.35 \|/);
+  const summary = summaryTable(rows);
+  assert.match(summary.split("\n")[0]!, /method \| p \| rho \| K1 \| K2 \| HS \(lower better\)/);
+  const md = renderMarkdown(fixtureInput());
+  assert.match(md, /^# SST2 <sweep> over p & seeds/);
+  assert.match(md, /Fixed settings: task = sst2, n = 500\./);
+  assert.match(md, /## Harmful score against p/);
+  assert.match(md, /> Toy numbers/);
+});
+
+Deno.test("charts: every chart renders to an SVG with marks", async () => {
+  const specs = chartSpecs(fixtureInput());
+  assert.deepEqual(specs.map((s) => s.id), [
+    "chart-hs",
+    "chart-fa",
+    "chart-loss",
+    "chart-drift",
+    "chart-sweep-hs",
+    "chart-sweep-fa",
+  ]);
+  const svg = await renderSvg(specs[2]!.spec);
+  assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(svg, /<path/); // the loss lines
+  assert.match(svg, /alignment/);
+  assert.match(svg, /finetune/);
+  // Without logs or a sweep there is nothing to plot but the bars.
+  const plain = chartSpecs({
+    title: "t",
+    runs: fixtureRuns().map(({ steps: _s, drift: _d, ...r }) => r),
+  });
+  assert.deepEqual(plain.map((s) => s.id), ["chart-hs", "chart-fa"]);
+});
+
+Deno.test("writeReport: json, md and self-contained html, written atomically", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const paths = await Effect.runPromise(writeReport(`${dir}/out`, fixtureInput()));
+    const json = JSON.parse(await Deno.readTextFile(paths.json));
+    assert.equal(json.schema, "lisa-report/1");
+    assert.equal(json.runs.length, 18);
+    assert.equal(json.aggregates.length, 9);
+    const lisa = json.runs.find((r: { method: string; p: number }) =>
+      r.method === "Lisa" && r.p === 0.1
+    );
+    assert.equal(lisa.steps.length, 200); // step logs survive in the machine-readable report
+    assert.equal(lisa.drift.length, 4);
+    const html = await Deno.readTextFile(paths.html);
+    assert.match(html, /^<!doctype html>/);
+    assert.match(html, /<title>SST2 &lt;sweep&gt; over p &amp; seeds<\/title>/);
+    assert.equal((html.match(/<figure id="chart-/g) ?? []).length, 6);
+    assert.equal((html.match(/<svg /g) ?? []).length, 6);
+    assert.ok(!/<script|src="http|href="http/.test(html), "the page must not load anything");
+    assert.match(await Deno.readTextFile(paths.md), /\| method \|/);
+    const names = [...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["report.html", "report.json", "report.md"]); // no temp files left
+    // NaN (a run whose evaluation failed) becomes null in JSON and n/a in tables.
+    const nan = await Effect.runPromise(writeReport(`${dir}/nan`, {
+      title: "nan",
+      runs: [{
+        method: "SFT",
+        task: "sst2",
+        p: 0.1,
+        n: 10,
+        rho: 0,
+        K1: 0,
+        K2: 0,
+        seed: 0,
+        HS: Number.NaN,
+        FA: 50,
+      }],
+    }));
+    assert.equal(JSON.parse(await Deno.readTextFile(nan.json)).runs[0].HS, null);
+    assert.match(await Deno.readTextFile(nan.md), /\| SFT \| n\/a \| 50\.00 \| 1 \|/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("atomic writes: a failed write leaves the old file and no temp file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeBytesAtomic(`${dir}/a.txt`, new TextEncoder().encode("old"));
+    await assert.rejects(() => writeBytesAtomic(`${dir}/missing/a.txt`, new Uint8Array(1)));
+    await Deno.mkdir(`${dir}/a.dir`);
+    await assert.rejects(() => writeBytesAtomic(`${dir}/a.dir`, new Uint8Array(1)));
+    assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "old");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.dir", "a.txt"]);
+    assert.equal(
+      escapeHtml(`<a href="x">'&'</a>`),
+      "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
