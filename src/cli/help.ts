@@ -11,6 +11,7 @@ export const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ["align", "the alignment stage only: train, merge and save the aligned model"],
   ["finetune", "the fine-tuning stage only, from an aligned model"],
   ["eval", "evaluate a model (harmful score, fine-tune accuracy)"],
+  ["sweep", "a grid over methods, p, n, rho, K1:K2 and seeds; resumable; mean ± std tables"],
   ["backends", "list every tensor backend and whether it can start here"],
 ];
 

@@ -19,6 +19,8 @@ import {
   openRunDir,
   type PipelineCommand,
   runPipeline,
+  runSweep,
+  sweepCells,
 } from "../pipeline/mod.ts";
 import { Progress } from "../train/mod.ts";
 import { COMMANDS, helpText } from "./help.ts";
@@ -109,13 +111,21 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
     }
     const methods = config.method.compare.length ? config.method.compare : [config.method.name];
     const label = command === "run" ? methods.join("+") : command;
+    if (command === "sweep" && args.printConfig === false) {
+      console.error(`sweep: ${sweepCells(config).length} cells`);
+    }
     const runDir = yield* openRunDir(config, label, args.resume);
     console.error(`run directory: ${runDir}`);
+    if (command === "sweep") {
+      console.log(yield* runSweep(config, runDir));
+      console.log(`report: ${runDir}/report.html`);
+      return 0 as ExitCode;
+    }
     const result = yield* runPipeline(config, runDir, command as PipelineCommand);
     if (result.rows.length) {
       console.log(comparisonTable(result.rows));
     }
-    console.log(`results: ${runDir}/metrics.json`);
+    console.log(`results: ${runDir}/metrics.json, report: ${runDir}/report.html`);
     return 0 as ExitCode;
   });
   const layers = Layer.mergeAll(

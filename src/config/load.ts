@@ -73,8 +73,10 @@ export function coerceFlag(path: string, raw: string | true): unknown {
     return n;
   }
   if (Array.isArray(d)) {
-    return raw.trim().startsWith("[") ? parseConfigTextArray(raw, source, path) : raw.split(",")
-      .map((s) => s.trim()).filter((s) => s.length > 0);
+    if (raw.trim().startsWith("[")) return parseConfigTextArray(raw, source, path);
+    // Comma lists; numeric items become numbers (no string list holds numerals).
+    return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
+      .map((s) => (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(s) ? Number(s) : s));
   }
   return raw;
 }
@@ -171,7 +173,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     const takesValue = CLI_VALUED.has(key) ||
       (field !== undefined && typeof field.defaultValue !== "boolean");
     const next = argv[i + 1];
-    if (value === true && takesValue && next !== undefined && !next.startsWith("--")) {
+    const boolWord = field !== undefined && typeof field.defaultValue === "boolean" &&
+      (next === "true" || next === "false");
+    if (
+      value === true && (takesValue || boolWord) && next !== undefined && !next.startsWith("--")
+    ) {
       value = next;
       i++;
     }

@@ -156,6 +156,16 @@ export const ExperimentConfig = Schema.Struct({
       retries: doc(Count, "retries with exponential backoff"),
     }),
   }),
+  sweep: Schema.Struct({
+    p: doc(Schema.Array(Fraction), "`sweep`: harmful ratios p; empty = data.p"),
+    n: doc(Schema.Array(PositiveCount), "`sweep`: user data sizes n; empty = data.n"),
+    rho: doc(Schema.Array(NonNeg), "`sweep`: Lisa proximal strengths; empty = method.rho"),
+    k: doc(
+      Schema.Array(Schema.String.check(Schema.isPattern(/^\d+:\d+$/))),
+      "`sweep`: K1:K2 pairs such as 100:900; empty = method's",
+    ),
+    seeds: doc(Schema.Array(Count), "`sweep`: seeds (mean ± std over them); empty = seed"),
+  }),
   output: Schema.Struct({
     dir: doc(Schema.String, "parent folder of run directories"),
     name: doc(Schema.String, "run directory name; empty = <method>-<timestamp>"),
@@ -246,5 +256,6 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
       retries: 3,
     },
   },
+  sweep: { p: [], n: [], rho: [], k: [], seeds: [] },
   output: { dir: "runs", name: "", overwrite: false, checkpointEvery: 100, logEvery: 10 },
 };

@@ -13,11 +13,13 @@ import type { Judge } from "../eval/mod.ts";
 import { loadAdapter } from "../lora/mod.ts";
 import { loadModel, type Params } from "../model/mod.ts";
 import { latestCheckpoint, type Progress } from "../train/mod.ts";
-import { loadDatasets, userData } from "./datasets.ts";
+import { type Datasets, loadDatasets, userData } from "./datasets.ts";
 import { evaluate, type ModelMetrics, type ModelUnderTest } from "./evaluate.ts";
 import { alignStage, disposeParams, finetuneStage, type LoadedLm } from "./stages.ts";
 import { readJsonOrNull, writeJson } from "./rundir.ts";
 import { loadJudge, loadLm, modelDir } from "./assets.ts";
+import { experimentReport } from "./report.ts";
+import { writeReport } from "../report/mod.ts";
 
 /** One evaluated model in the comparison table. */
 export interface ModelRow {
@@ -106,6 +108,88 @@ function evaluatePhase(
   });
 }
 
+/**
+ * The alignment stage in `dir` (`align/` for training, `aligned/` for the merged model), or
+ * the saved aligned model when the stage already finished there.
+ */
+export function alignPhase(cfg: ExperimentConfig, lm: LoadedLm, ds: Datasets, dir: string) {
+  return Effect.gen(function* () {
+    const alignedDir = `${dir}/aligned`;
+    const stageDir = `${dir}/align`;
+    const done = yield* Effect.promise(() => readJsonOrNull<TrainSummary>(`${stageDir}/done.json`));
+    if (done) {
+      const loaded = yield* Effect.promise(() => loadModel(alignedDir));
+      return { aligned: loaded.params, train: done };
+    }
+    const r = yield* alignStage(
+      cfg,
+      lm,
+      ds.alignment,
+      stageDir,
+      alignedDir,
+      hasCheckpoint(stageDir),
+    );
+    const train: TrainSummary = {
+      seconds: r.stage.seconds,
+      steps: r.stage.steps,
+      meanLoss: r.stage.result.meanLoss,
+      drift: [],
+    };
+    yield* Effect.promise(() => writeJson(`${stageDir}/done.json`, train));
+    return { aligned: r.aligned, train };
+  });
+}
+
+/**
+ * Fine-tune one method from `frozen` weights and evaluate it, in `dir`: reuses saved metrics,
+ * resumes an interrupted stage from its checkpoint, records the user data's provenance.
+ */
+export function finetunePhase(
+  cfg: ExperimentConfig,
+  lm: LoadedLm,
+  ds: Datasets,
+  judge: Judge,
+  frozen: Params,
+  name: string,
+  dir: string,
+) {
+  return Effect.gen(function* () {
+    const saved = yield* Effect.promise(() => readJsonOrNull<ModelRow>(`${dir}/metrics.json`));
+    if (saved) return saved;
+    const mixture = yield* userData(cfg, ds, name);
+    yield* Effect.promise(async () => {
+      await Deno.mkdir(dir, { recursive: true });
+      await writeJson(`${dir}/user-data.json`, {
+        poison: mixture.poison,
+        normal: mixture.normal,
+        counts: countByKind(mixture.examples),
+        provenance: mixture.examples.map((e) => e.provenance),
+      });
+    });
+    const { adapter, stage } = yield* finetuneStage(
+      cfg,
+      lm,
+      frozen,
+      name,
+      { alignment: ds.alignment, user: mixture.examples },
+      `${dir}/train`,
+      `${dir}/adapter`,
+      hasCheckpoint(`${dir}/train`),
+    );
+    const train = {
+      seconds: stage.seconds,
+      steps: stage.steps,
+      meanLoss: stage.result.meanLoss,
+      drift: [...stage.result.drift],
+    };
+    const m = { label: name, params: frozen, adapters: [adapter] };
+    const evalData = { harmfulEval: ds.harmfulEval, taskTest: ds.taskTest };
+    return yield* evaluatePhase(cfg, lm, m, evalData, judge, dir, name, train).pipe(
+      Effect.ensuring(Effect.sync(() => adapter.dispose())),
+    );
+  });
+}
+
 const hasCheckpoint = (dir: string): boolean => {
   try {
     return latestCheckpoint(dir) !== null;
@@ -166,33 +250,9 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
       let aligned: Params = lm.params;
       let alignTrain: TrainSummary = NO_TRAIN;
       if (needAlign) {
-        const alignedDir = `${runDir}/aligned`;
-        const done = yield* Effect.promise(() =>
-          readJsonOrNull<TrainSummary>(`${runDir}/align/done.json`)
-        );
-        if (done) {
-          const loaded = yield* Effect.promise(() => loadModel(alignedDir));
-          aligned = loaded.params;
-          alignTrain = done;
-        } else {
-          const stageDir = `${runDir}/align`;
-          const r = yield* alignStage(
-            cfg,
-            lm,
-            ds.alignment,
-            stageDir,
-            alignedDir,
-            hasCheckpoint(stageDir),
-          );
-          aligned = r.aligned;
-          alignTrain = {
-            seconds: r.stage.seconds,
-            steps: r.stage.steps,
-            meanLoss: r.stage.result.meanLoss,
-            drift: [],
-          };
-          yield* Effect.promise(() => writeJson(`${stageDir}/done.json`, alignTrain));
-        }
+        const phase = yield* alignPhase(cfg, lm, ds, runDir);
+        aligned = phase.aligned;
+        alignTrain = phase.train;
         owned.push(aligned);
         if (command === "align") return;
         if (cfg.eval.aligned) {
@@ -213,43 +273,9 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
       }
       for (const name of methods) {
         const frozen = name === "na-sft" ? lm.params : aligned;
-        const dir = `${runDir}/finetune-${name}`;
-        const saved = yield* Effect.promise(() => readJsonOrNull<ModelRow>(`${dir}/metrics.json`));
-        if (saved) {
-          rows.push(saved);
-          continue;
-        }
-        const mixture = yield* userData(cfg, ds, name);
-        yield* Effect.promise(async () => {
-          await Deno.mkdir(dir, { recursive: true });
-          await writeJson(`${dir}/user-data.json`, {
-            poison: mixture.poison,
-            normal: mixture.normal,
-            counts: countByKind(mixture.examples),
-            provenance: mixture.examples.map((e) => e.provenance),
-          });
-        });
-        const { adapter, stage } = yield* finetuneStage(
-          cfg,
-          lm,
-          frozen,
-          name,
-          { alignment: ds.alignment, user: mixture.examples },
-          `${dir}/train`,
-          `${dir}/adapter`,
-          hasCheckpoint(`${dir}/train`),
+        rows.push(
+          yield* finetunePhase(cfg, lm, ds, judge!, frozen, name, `${runDir}/finetune-${name}`),
         );
-        const train = {
-          seconds: stage.seconds,
-          steps: stage.steps,
-          meanLoss: stage.result.meanLoss,
-          drift: [...stage.result.drift],
-        };
-        const m = { label: name, params: frozen, adapters: [adapter] };
-        const r = yield* evaluatePhase(cfg, lm, m, evalData, judge!, dir, name, train).pipe(
-          Effect.ensuring(Effect.sync(() => adapter.dispose())),
-        );
-        rows.push(r);
       }
     });
     yield* program.pipe(
@@ -260,6 +286,10 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
     );
     const result: ExperimentResult = { runDir, rows, data: dataSummary };
     yield* Effect.promise(() => writeJson(`${runDir}/metrics.json`, result));
+    if (rows.length) {
+      const input = yield* Effect.promise(() => experimentReport(cfg, runDir, rows));
+      yield* writeReport(runDir, input);
+    }
     return result;
   });
 }

@@ -15,3 +15,5 @@ export * from "./rundir.ts";
 export * from "./experiment.ts";
 export * from "./presets.ts";
 export * from "./table.ts";
+export * from "./report.ts";
+export * from "./sweep.ts";

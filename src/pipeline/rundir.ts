@@ -79,6 +79,8 @@ export function openRunDir(
               "--resume, or pass --output.overwrite=true",
           });
         }
+        // Asked to overwrite: start clean, so no stale result of the old run is reused.
+        if (entries.length > 0) await Deno.remove(dir, { recursive: true });
       }
       await Deno.mkdir(dir, { recursive: true });
       await writeJson(`${dir}/config.json`, cfg);

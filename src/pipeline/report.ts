@@ -1,0 +1,80 @@
+/**
+ * From a finished run (or sweep) to the report's input: one {@link RunResult} per evaluated
+ * model, with its per-step losses and drift read back from the training logs.
+ *
+ * @module
+ */
+import type { ExperimentConfig } from "../config/mod.ts";
+import type { DriftLog, ReportInput, RunResult, StepLog } from "../report/mod.ts";
+import type { ModelRow } from "./experiment.ts";
+
+async function readJsonl<T>(path: string): Promise<T[]> {
+  try {
+    const text = await Deno.readTextFile(path);
+    return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+/** The report record of one evaluated model; `trainDir` holds its `log.jsonl`/`drift.jsonl`. */
+export async function runResult(
+  cfg: ExperimentConfig,
+  r: ModelRow,
+  trainDir: string | null,
+): Promise<RunResult> {
+  const method = r.method ?? r.label;
+  const bistate = method === "lisa" || method === "bso";
+  const steps = trainDir
+    ? (await readJsonl<{ step: number; state: StepLog["state"]; loss: number }>(
+      `${trainDir}/log.jsonl`,
+    )).map((l) => ({ step: l.step, state: l.state, loss: l.loss }))
+    : [];
+  const drift: DriftLog[] = trainDir
+    ? (await readJsonl<{ step: number; finished: DriftLog["from"]; drift: number }>(
+      `${trainDir}/drift.jsonl`,
+    )).map((d, i) => ({ switchIndex: i, step: d.step, from: d.finished, drift: d.drift }))
+    : [];
+  return {
+    method: r.label,
+    task: cfg.data.task,
+    p: cfg.data.p,
+    n: cfg.data.n,
+    rho: method === "lisa" ? cfg.method.rho : 0,
+    K1: bistate ? cfg.method.alignmentSteps : 0,
+    K2: bistate ? cfg.method.finetuneSteps : 0,
+    seed: cfg.seed,
+    HS: r.harmfulScore,
+    FA: r.finetuneAccuracy ?? Number.NaN,
+    HSPlus: r.harmfulScorePlus,
+    refusalRate: r.refusalRate,
+    byCategory: r.byCategory,
+    steps,
+    drift,
+  };
+}
+
+/** The report input of a `run`: every evaluated model of one experiment. */
+export async function experimentReport(
+  cfg: ExperimentConfig,
+  runDir: string,
+  rows: readonly ModelRow[],
+): Promise<ReportInput> {
+  const runs: RunResult[] = [];
+  for (const r of rows) {
+    const trainDir = r.method ? `${runDir}/finetune-${r.method}/train` : null;
+    runs.push(await runResult(cfg, r, trainDir));
+  }
+  return {
+    title: `Harmful fine-tuning: ${cfg.data.task}, p = ${cfg.data.p}, n = ${cfg.data.n}`,
+    judge: cfg.eval.judge,
+    runs,
+    notes: [
+      `HS: % of held-out harmful prompts whose answer the judge flags ` +
+      "(lower is better); FA: exact-match fine-tune accuracy (higher is better).",
+      `Seed ${cfg.seed}; K1:K2 = ${cfg.method.alignmentSteps}:${cfg.method.finetuneSteps}, ` +
+      `rho = ${cfg.method.rho}.`,
+    ],
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The `sweep` command: a grid over methods, p, n, rho, K1:K2 and seeds. One aligned model
+ * per seed is trained once and reused by every cell; each cell is a fine-tuning phase whose
+ * finished metrics are kept, so an interrupted sweep resumes with what is missing.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import type { ExperimentConfig } from "../config/mod.ts";
+import {
+  aggregateRuns,
+  type RunResult,
+  summaryTable,
+  sweepTable,
+  type SweepVariable,
+  writeReport,
+} from "../report/mod.ts";
+import { loadJudge, loadLm, modelDir } from "./assets.ts";
+import { loadDatasets } from "./datasets.ts";
+import { alignPhase, finetunePhase } from "./experiment.ts";
+import { runResult } from "./report.ts";
+import { disposeParams } from "./stages.ts";
+import { writeJson } from "./rundir.ts";
+
+/** One cell of the grid. */
+export interface SweepCell {
+  readonly method: string;
+  readonly p: number;
+  readonly n: number;
+  readonly rho: number;
+  readonly k: readonly [number, number];
+  readonly seed: number;
+}
+
+const orDefault = <T>(xs: readonly T[], d: T): readonly T[] => (xs.length ? xs : [d]);
+
+/**
+ * The grid's cells in a fixed order. rho applies to Lisa only and K1:K2 to Lisa and BSO, so
+ * other methods get one cell per (p, n, seed) rather than duplicates.
+ */
+export function sweepCells(cfg: ExperimentConfig): SweepCell[] {
+  const s = cfg.sweep;
+  const methods = cfg.method.compare.length ? cfg.method.compare : [cfg.method.name];
+  const ks = orDefault(
+    s.k.map((x) => x.split(":").map(Number) as [number, number]),
+    [cfg.method.alignmentSteps, cfg.method.finetuneSteps] as [number, number],
+  );
+  const cells: SweepCell[] = [];
+  for (const seed of orDefault(s.seeds, cfg.seed)) {
+    for (const method of methods) {
+      const bistate = method === "lisa" || method === "bso";
+      for (const p of orDefault(s.p, cfg.data.p)) {
+        for (const n of orDefault(s.n, cfg.data.n)) {
+          for (const rho of method === "lisa" ? orDefault(s.rho, cfg.method.rho) : [0]) {
+            for (const k of bistate ? ks : [[0, 0] as [number, number]]) {
+              cells.push({ method, p, n, rho, k, seed });
+            }
+          }
+        }
+      }
+    }
+  }
+  return cells;
+}
+
+/** The swept variable for the report: the first with more than one value. */
+export function sweptVariable(cfg: ExperimentConfig): SweepVariable | undefined {
+  const s = cfg.sweep;
+  if (s.p.length > 1) return "p";
+  if (s.n.length > 1) return "n";
+  if (s.rho.length > 1) return "rho";
+  if (s.k.length > 1) return "K1:K2";
+  return undefined;
+}
+
+/** A cell's config: the base config with the cell's values. */
+export function cellConfig(cfg: ExperimentConfig, c: SweepCell): ExperimentConfig {
+  return {
+    ...cfg,
+    seed: c.seed,
+    data: { ...cfg.data, p: c.p, n: c.n },
+    method: {
+      ...cfg.method,
+      name: c.method as ExperimentConfig["method"]["name"],
+      rho: c.method === "lisa" ? c.rho : cfg.method.rho,
+      alignmentSteps: c.k[0] || cfg.method.alignmentSteps,
+      finetuneSteps: c.k[1] || cfg.method.finetuneSteps,
+    },
+  };
+}
+
+/** The folder name of a cell. */
+export function cellName(c: SweepCell): string {
+  return `${c.method}-p${c.p}-n${c.n}-rho${c.rho}-k${c.k[0]}_${c.k[1]}`;
+}
+
+/** Run (or resume) the sweep in `dir`; writes `report.*` and returns the markdown summary. */
+export function runSweep(cfg: ExperimentConfig, dir: string) {
+  return Effect.gen(function* () {
+    const cells = sweepCells(cfg);
+    const lm = yield* loadLm(modelDir(cfg));
+    // Data for the largest n and p, so every cell's mixture draws from the same pool.
+    const maxN = Math.max(...cells.map((c) => c.n));
+    const maxP = Math.max(...cells.map((c) => c.p));
+    const ds = yield* loadDatasets({ ...cfg, data: { ...cfg.data, n: maxN, p: maxP } });
+    const judge = yield* loadJudge(cfg);
+    const runs: RunResult[] = [];
+    const seeds = [...new Set(cells.map((c) => c.seed))];
+    for (const seed of seeds) {
+      const seedCfg = { ...cfg, seed };
+      const mine = cells.filter((c) => c.seed === seed);
+      const needAlign = cfg.alignment.enabled && mine.some((c) => c.method !== "na-sft");
+      const aligned = needAlign
+        ? (yield* alignPhase(seedCfg, lm, ds, `${dir}/seed-${seed}`)).aligned
+        : lm.params;
+      yield* Effect.gen(function* () {
+        for (const c of mine) {
+          const cc = cellConfig(cfg, c);
+          const cdir = `${dir}/seed-${seed}/${cellName(c)}`;
+          const frozen = c.method === "na-sft" ? lm.params : aligned;
+          const row = yield* finetunePhase(cc, lm, ds, judge, frozen, c.method, cdir);
+          runs.push(yield* Effect.promise(() => runResult(cc, row, `${cdir}/train`)));
+        }
+      }).pipe(
+        Effect.ensuring(Effect.sync(() => aligned !== lm.params && disposeParams(aligned))),
+      );
+    }
+    disposeParams(lm.params);
+    const sweep = sweptVariable(cfg);
+    yield* writeReport(dir, {
+      title: `Sweep: ${cfg.data.task}${sweep ? ` over ${sweep}` : ""}`,
+      judge: cfg.eval.judge,
+      runs,
+      ...(sweep ? { sweep } : {}),
+    });
+    const rows = aggregateRuns(runs);
+    yield* Effect.promise(() => writeJson(`${dir}/metrics.json`, { cells: runs.length, rows }));
+    const tables = sweep
+      ? [
+        `Harmful score (mean ± std over seeds)\n\n${sweepTable(rows, sweep, "HS")}`,
+        `Fine-tune accuracy (mean ± std over seeds)\n\n${sweepTable(rows, sweep, "FA")}`,
+      ]
+      : [summaryTable(rows)];
+    return tables.join("\n\n");
+  });
+}
