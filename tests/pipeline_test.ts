@@ -1,0 +1,176 @@
+import assert from "node:assert/strict";
+import { Effect, Layer } from "effect";
+import { Backend, tf } from "../backends/mod.ts";
+import { parseArgs, resolveConfig } from "../src/config/mod.ts";
+import {
+  cellConfig,
+  type ExperimentResult,
+  openRunDir,
+  runPipeline,
+  runSweep,
+  sweepCells,
+} from "../src/pipeline/mod.ts";
+import { Progress } from "../src/train/mod.ts";
+import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
+
+const layers = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
+
+async function run(flags: string[], command: "run" | "align" | "eval" = "run") {
+  const cfg = await resolveConfig(parseArgs(flags));
+  return await Effect.runPromise(
+    Effect.provide(
+      Effect.gen(function* () {
+        const dir = yield* openRunDir(cfg, "test", null);
+        return yield* runPipeline(cfg, dir, command);
+      }),
+      layers,
+    ),
+  );
+}
+
+const inRange = (x: number | null) => x !== null && x >= 0 && x <= 100;
+
+Deno.test("run: every stage runs, metrics in range, files written, no tensor leak", async () => {
+  const model = await tinyModelDir();
+  const out = await Deno.makeTempDir();
+  await Effect.runPromise(Effect.provide(Effect.void, layers));
+  const before = tf.memory().numTensors;
+  const result: ExperimentResult = await run([
+    ...tinyRunFlags(model, out),
+    "--method.compare=sft,lisa,na-sft",
+    "--output.name=r",
+  ]);
+  assert.equal(tf.memory().numTensors, before, "tensors leaked across the run");
+  assert.deepEqual(result.rows.map((r) => r.label), ["base", "aligned", "sft", "lisa", "na-sft"]);
+  for (const r of result.rows) {
+    assert.ok(inRange(r.harmfulScore), `${r.label} HS ${r.harmfulScore}`);
+    assert.ok(inRange(r.finetuneAccuracy), `${r.label} FA ${r.finetuneAccuracy}`);
+    assert.ok(inRange(r.refusalRate));
+  }
+  const lisa = result.rows.find((r) => r.label === "lisa")!;
+  assert.equal(lisa.steps, 8);
+  assert.ok(lisa.drift.length >= 2, "lisa logs drift at its switches");
+  for (
+    const f of [
+      "config.json",
+      "metrics.json",
+      "report.html",
+      "report.md",
+      "report.json",
+      "aligned/model.safetensors",
+      "finetune-lisa/adapter/adapter_model.safetensors",
+      "finetune-lisa/adapter/adapter_config.json",
+      "finetune-lisa/train/log.jsonl",
+      "finetune-lisa/answers.jsonl",
+      "finetune-lisa/user-data.json",
+    ]
+  ) {
+    await Deno.stat(`${out}/r/${f}`);
+  }
+  const user = JSON.parse(await Deno.readTextFile(`${out}/r/finetune-sft/user-data.json`));
+  assert.equal(user.poison, 4); // floor(0.1 * 40)
+  assert.equal(user.normal, 36);
+  assert.equal(user.provenance.length, 40);
+  const log = (await Deno.readTextFile(`${out}/r/finetune-lisa/train/log.jsonl`)).trim()
+    .split("\n").map((l) => JSON.parse(l));
+  // K1 = 1 alignment step, then K2 = 3 fine-tune steps, repeating, over 8 steps.
+  assert.equal(log.map((l) => l.state[0]).join(""), "afffafff");
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(model, { recursive: true });
+});
+
+Deno.test("run: resuming a finished run reuses every phase and gives the same rows", async () => {
+  const model = await tinyModelDir(2);
+  const out = await Deno.makeTempDir();
+  const flags = [...tinyRunFlags(model, out), "--method.compare=lisa", "--output.name=r"];
+  const first = await run(flags);
+  const logPath = `${out}/r/finetune-lisa/train/log.jsonl`;
+  const mtime = (await Deno.stat(logPath)).mtime?.getTime();
+  const cfg = await resolveConfig({ configFile: `${out}/r/config.json`, overrides: [] });
+  const again = await Effect.runPromise(
+    Effect.provide(runPipeline(cfg, `${out}/r`, "run"), layers),
+  );
+  const plain = (x: unknown) => JSON.parse(JSON.stringify(x));
+  assert.deepEqual(plain(again.rows), plain(first.rows));
+  assert.equal((await Deno.stat(logPath)).mtime?.getTime(), mtime, "training did not rerun");
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(model, { recursive: true });
+});
+
+Deno.test("a run directory is never reused without --output.overwrite", async () => {
+  const out = await Deno.makeTempDir();
+  await Deno.mkdir(`${out}/taken`);
+  await Deno.writeTextFile(`${out}/taken/config.json`, "{}");
+  const cfg = await resolveConfig(parseArgs([`--output.dir=${out}`, "--output.name=taken"]));
+  await assert.rejects(
+    Effect.runPromise(openRunDir(cfg, "x", null)),
+    /already holds a run/,
+  );
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("a real task without its data files fails before training, naming the field", async () => {
+  const model = await tinyModelDir(3);
+  const out = await Deno.makeTempDir();
+  await assert.rejects(
+    run([...tinyRunFlags(model, out), "--data.task=sst2"]),
+    (e: unknown) => {
+      assert.match(String((e as Error).message ?? e), /data\.taskPath/);
+      return true;
+    },
+  );
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(model, { recursive: true });
+});
+
+Deno.test("sweep cells: rho only for lisa, K1:K2 for lisa and bso, one per seed", async () => {
+  const cfg = await resolveConfig(parseArgs([
+    "--method.compare=sft,bso,lisa",
+    "--sweep.p=0,0.1",
+    "--sweep.rho=0.1,1",
+    "--sweep.k=1:9,2:8",
+    "--sweep.seeds=1,2",
+  ]));
+  const cells = sweepCells(cfg);
+  // per seed and p: sft 1 + bso 2 (k) + lisa 4 (rho x k) = 7 -> 2 seeds x 2 p x 7
+  assert.equal(cells.length, 28);
+  const lisa = cells.find((c) => c.method === "lisa" && c.rho === 0.1 && c.k[0] === 2)!;
+  const cc = cellConfig(cfg, lisa);
+  assert.equal(cc.method.rho, 0.1);
+  assert.equal(cc.method.alignmentSteps, 2);
+  assert.equal(cc.method.finetuneSteps, 8);
+  assert.equal(cc.method.name, "lisa");
+});
+
+Deno.test("sweep: runs the grid, reuses one aligned model per seed, reports mean ± std", async () => {
+  const model = await tinyModelDir(4);
+  const out = await Deno.makeTempDir();
+  const cfg = await resolveConfig(parseArgs([
+    ...tinyRunFlags(model, out),
+    "--method.compare=sft,lisa",
+    "--sweep.p=0,0.2",
+    "--sweep.seeds=1,2",
+    "--finetune.optim.maxSteps=4",
+    "--output.name=s",
+  ]));
+  const text = await Effect.runPromise(Effect.provide(
+    Effect.gen(function* () {
+      const dir = yield* openRunDir(cfg, "sweep", null);
+      return yield* runSweep(cfg, dir);
+    }),
+    layers,
+  ));
+  assert.match(text, /p = 0\.2/);
+  assert.match(text, /±/);
+  const seedDirs = [...Deno.readDirSync(`${out}/s`)].filter((e) => e.name.startsWith("seed-"));
+  assert.equal(seedDirs.length, 2);
+  for (const s of seedDirs) {
+    const cells = [...Deno.readDirSync(`${out}/s/${s.name}`)].filter((e) => e.name.includes("-p"));
+    assert.equal(cells.length, 4);
+    await Deno.stat(`${out}/s/${s.name}/aligned/model.safetensors`);
+  }
+  const report = JSON.parse(await Deno.readTextFile(`${out}/s/report.json`));
+  assert.equal(report.runs.length, 8);
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(model, { recursive: true });
+});
