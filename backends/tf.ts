@@ -1,10 +1,13 @@
 /**
- * The one TensorFlow.js core instance every part of the project shares. Importing it has no
- * side effects beyond loading tfjs-core: no backend is registered or initialised here.
+ * The one TensorFlow.js core instance every part of the project shares. Importing it loads
+ * tfjs-core and registers gradients; no backend is registered or initialised here.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+// Gradients: tfjs-core's own registrations cannot load under Deno, so ours are registered
+// here, once, for every importer of `tf`. Registering gradients starts no backend.
+import "./gradients.ts";
 
 export { tf };
 

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import {
   CONFIG_FIELDS,
   ConfigInvalid,
-  DEFAULT_CONFIG,
   decodeConfig,
+  DEFAULT_CONFIG,
   parseArgs,
   resolveConfig,
 } from "../src/config/mod.ts";

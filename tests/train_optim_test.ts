@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
 import { tf } from "../backends/mod.ts";
-import "../src/model/gradients.ts";
 import {
   clipByGlobalNorm,
   createAdamW,

@@ -9,7 +9,6 @@
  */
 import { tf } from "../backends/mod.ts";
 // tfjs-core registers no kernel gradients; the model module registers the ones training uses.
-import "../src/model/gradients.ts";
 import { batchSource, makeRng } from "../src/train/mod.ts";
 import type { BatchSource, TrainingProblem } from "../src/train/mod.ts";
 

@@ -8,7 +8,6 @@
  * @module
  */
 import { tf } from "../../backends/mod.ts";
-import "./gradients.ts";
 import type { ModelConfig } from "./config.ts";
 import {
   type AdapterContext,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { tf } from "../../backends/mod.ts";
+import * as tf from "@tensorflow/tfjs-core";
 
 type T = tf.Tensor;
 type Attrs = Record<string, unknown>;
