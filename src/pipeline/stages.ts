@@ -85,6 +85,7 @@ function trainAdapter(
     const steps = stageSteps(optim, size);
     const t0 = performance.now();
     const result = yield* train<LmArrays>(problem, method, sources, {
+      label: method.stage === "alignment" ? `align (${method.name})` : `finetune ${method.name}`,
       totalSteps: steps,
       lr: optim.lr,
       schedule: optim.schedule,

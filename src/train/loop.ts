@@ -39,6 +39,8 @@ import { validateTrainOptions } from "./validate.ts";
 
 /** Loop options; defaults are the spec's fine-tuning reference. */
 export interface TrainOptions {
+  /** Name shown on the progress bar (default: the method's name). */
+  readonly label?: string;
   /** Optimizer steps of the whole run. */
   readonly totalSteps: number;
   /** Peak learning rate (reference fine-tuning: 1e-5). */
@@ -254,7 +256,7 @@ export function train<B>(
       const records: StepRecord[] = [];
       const drift: DriftRecord[] = [];
       const stop = Math.min(total, start + (o.haltAfter ?? Infinity));
-      yield* progress.start(method.name, total);
+      yield* progress.start(o.label ?? method.name, total);
       const t0 = performance.now();
       for (let step = start; step < stop; step++) {
         const state = method.stateAt(step);
