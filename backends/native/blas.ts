@@ -9,8 +9,12 @@
  *    macOS: the Accelerate framework, then Homebrew/MacPorts OpenBLAS.
  *    Windows: `openblas.dll`, `libopenblas.dll`.
  *
+ * OpenBLAS builds that misdetect the CPU are reloaded with a better core type
+ * (`openblas_core.ts`); set `OPENBLAS_CORETYPE` yourself to opt out.
+ *
  * @module
  */
+import { coreOverride, cpuFlags } from "./openblas_core.ts";
 
 /** CBLAS enum values (the reference CBLAS header's numbering). */
 export const CBLAS = { rowMajor: 101, noTrans: 111, trans: 112 } as const;
@@ -77,6 +81,7 @@ const SYMBOLS = {
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
   openblas_get_config: { parameters: [], result: "pointer", optional: true },
+  openblas_get_corename: { parameters: [], result: "pointer", optional: true },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 type BlasSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -108,6 +113,10 @@ export interface BlasLibrary {
   readonly path: string;
   /** The library's own description (OpenBLAS's build config), when it offers one. */
   readonly config: string;
+  /** The CPU kernel family OpenBLAS runs (e.g. `SkylakeX`); empty for other libraries. */
+  readonly core: string;
+  /** Set when we forced OpenBLAS's core type because it fell back to a generic one. */
+  readonly coreNote: string;
   /** BLAS threads (OpenBLAS only; 0 when the library does not say). */
   readonly threads: number;
   readonly sgemm: Sgemm;
@@ -120,7 +129,11 @@ export type BlasLookup =
   | { readonly ok: true; readonly library: BlasLibrary }
   | { readonly ok: false; readonly tried: readonly string[]; readonly reason: string };
 
-function wrap(path: string, symbols: BlasSymbols): BlasLibrary {
+function cString(p: Deno.PointerValue | undefined): string {
+  return p ? new Deno.UnsafePointerView(p).getCString() : "";
+}
+
+function wrap(path: string, symbols: BlasSymbols, coreNote: string): BlasLibrary {
   const raw = symbols.cblas_sgemm;
   const sgemm: Sgemm = (ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) =>
     raw(
@@ -139,17 +152,33 @@ function wrap(path: string, symbols: BlasSymbols): BlasLibrary {
       c,
       ldc,
     );
-  const cfgPtr = symbols.openblas_get_config?.() ?? null;
-  const config = cfgPtr ? new Deno.UnsafePointerView(cfgPtr).getCString() : "";
   return {
     path,
-    config,
+    config: cString(symbols.openblas_get_config?.()),
+    core: cString(symbols.openblas_get_corename?.()),
+    coreNote,
     get threads() {
       return symbols.openblas_get_num_threads?.() ?? 0;
     },
     sgemm,
     setThreads: (t) => symbols.openblas_set_num_threads?.(t),
   };
+}
+
+/**
+ * Open one library; if it is an OpenBLAS that fell back to a generic CPU core, open it again
+ * with the core type the CPU supports (see `openblas_core.ts`).
+ */
+function openOne(name: string): BlasLibrary {
+  const lib = Deno.dlopen(name, SYMBOLS);
+  const core = cString(lib.symbols.openblas_get_corename?.());
+  const forced = core ? coreOverride(core, cpuFlags()) : null;
+  if (!forced) return wrap(name, lib.symbols, "");
+  lib.close();
+  Deno.env.set("OPENBLAS_CORETYPE", forced);
+  const again = Deno.dlopen(name, SYMBOLS);
+  const note = `OpenBLAS detected "${core}"; forced OPENBLAS_CORETYPE=${forced} from the CPU flags`;
+  return wrap(name, again.symbols, note);
 }
 
 let cached: BlasLookup | null = null;
@@ -165,8 +194,7 @@ export function openBlas(fresh = false): BlasLookup {
   const errors: string[] = [];
   for (const name of tried) {
     try {
-      const lib = Deno.dlopen(name, SYMBOLS);
-      const library = wrap(name, lib.symbols);
+      const library = openOne(name);
       const threads = Number(Deno.env.get("LISA_BLAS_THREADS") ?? "");
       if (Number.isInteger(threads) && threads > 0) library.setThreads(threads);
       cached = { ok: true, library };

@@ -1,0 +1,79 @@
+/**
+ * The `native` TensorFlow.js backend: a second `BackendWasm` on the wasm backend's module (one
+ * heap, so tensors cross between the two by a copy inside the same memory), carrying every
+ * wasm kernel except the matrix products, which run in the system BLAS, and `Identity` /
+ * same-dtype `Cast`, which share data instead of copying it.
+ *
+ * @module
+ */
+import type { KernelBackend, KernelFunc } from "@tensorflow/tfjs-core";
+import { tf } from "../tf.ts";
+import type { BlasLibrary } from "./blas.ts";
+import { batchMatMulKernel } from "./batch_mat_mul.ts";
+import { fusedMatMulKernel } from "./fused_mat_mul.ts";
+import { castKernel, identityKernel } from "./identity.ts";
+
+/** The TensorFlow.js backend name the native engine registers. */
+export const NATIVE_TF_NAME = "native";
+
+/** Kernels the native backend provides itself instead of copying the wasm ones. */
+export const NATIVE_KERNELS = ["BatchMatMul", "_FusedMatMul", "Identity", "Cast"] as const;
+
+/**
+ * Tensor ids (which the wasm module's C++ side keys its tensor table by) for the native
+ * instance start here, far above any the wasm instance will hand out, so both can share the
+ * module without colliding.
+ */
+const NATIVE_ID_BASE = 2 ** 30;
+
+interface EngineInternals {
+  readonly registry: Record<string, KernelBackend | undefined>;
+}
+
+function kernelOf(name: string, backendName: string): KernelFunc {
+  const k = tf.getKernel(name, backendName);
+  if (!k) throw new Error(`native: the ${backendName} backend has no ${name} kernel to build on`);
+  return k.kernelFunc;
+}
+
+/**
+ * Register the `native` backend with TensorFlow.js (idempotent). The wasm backend must
+ * already be initialised: its module and kernels are what `native` is built from.
+ */
+export async function registerNativeBackend(blas: BlasLibrary): Promise<void> {
+  if (tf.findBackendFactory(NATIVE_TF_NAME)) return;
+  const wasmPkg = await import("@tensorflow/tfjs-backend-wasm");
+  const registry = (tf.engine() as unknown as EngineInternals).registry;
+  const base = registry["wasm"] as InstanceType<typeof wasmPkg.BackendWasm> | undefined;
+  if (!base) throw new Error("native: initialise the wasm backend before registering native");
+
+  /** `BackendWasm` on the shared module; disposing it leaves the module to its owner. */
+  class NativeBackend extends wasmPkg.BackendWasm {
+    /** The BLAS library the matrix products run in. */
+    readonly blas: BlasLibrary = blas;
+    constructor() {
+      super(base!.wasm);
+      (this as unknown as { dataIdNextNumber: number }).dataIdNextNumber = NATIVE_ID_BASE;
+    }
+    override dispose(): void {
+      // The module (and its heap) belongs to the wasm backend, which may still be in use.
+    }
+  }
+
+  for (const k of tf.getKernelsForBackend("wasm")) {
+    if ((NATIVE_KERNELS as readonly string[]).includes(k.kernelName)) continue;
+    tf.registerKernel({ ...k, backendName: NATIVE_TF_NAME });
+  }
+  tf.registerKernel(batchMatMulKernel(blas, NATIVE_TF_NAME, kernelOf("BatchMatMul", "wasm")));
+  tf.registerKernel(
+    fusedMatMulKernel(blas, NATIVE_TF_NAME, {
+      add: kernelOf("Add", "wasm"),
+      prelu: kernelOf("Prelu", "wasm"),
+      fused: kernelOf("_FusedMatMul", "wasm"),
+    }),
+  );
+  tf.registerKernel(identityKernel(NATIVE_TF_NAME, kernelOf("Identity", "wasm")));
+  tf.registerKernel(castKernel(NATIVE_TF_NAME, kernelOf("Cast", "wasm")));
+  // Low priority: tfjs must never pick it on its own; the project's registry chooses.
+  tf.registerBackend(NATIVE_TF_NAME, () => new NativeBackend(), 0);
+}
