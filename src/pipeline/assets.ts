@@ -19,8 +19,14 @@ import { loadTokenizer } from "../tokenizer/mod.ts";
 import type { LoadedLm } from "./stages.ts";
 
 /** The shipped embedded assets folder. */
-export const EMBEDDED_DIR = new URL("../../assets/embedded/", import.meta.url).pathname
+export const EMBEDDED_ROOT = new URL("../../assets/embedded/", import.meta.url).pathname
   .replace(/\/$/, "");
+
+/** The shipped base model (config.json, model.safetensors, tokenizer.json). */
+export const EMBEDDED_DIR = `${EMBEDDED_ROOT}/base`;
+
+/** The shipped moderation judge. */
+export const EMBEDDED_JUDGE_DIR = `${EMBEDDED_ROOT}/judge`;
 
 /** A model, tokenizer or judge folder could not be loaded. */
 export class AssetInvalid extends Data.TaggedError("AssetInvalid")<{
@@ -87,13 +93,13 @@ export function loadJudge(cfg: ExperimentConfig): Effect.Effect<Judge, AssetInva
       });
     }
     case "classifier": {
-      const dir = cfg.eval.judgePath || `${EMBEDDED_DIR}/judge`;
+      const dir = cfg.eval.judgePath || EMBEDDED_JUDGE_DIR;
       return loadModerationClassifier(dir).pipe(
         Effect.map(classifierJudge),
         Effect.mapError((e) =>
           new AssetInvalid({
             path: dir,
-            detail: dir.startsWith(EMBEDDED_DIR)
+            detail: dir === EMBEDDED_JUDGE_DIR
               ? `the embedded judge is missing or corrupt (${why(e)}); rebuild it with ` +
                 "`deno task build-assets`"
               : why(e),

@@ -11,7 +11,7 @@ import type { ExperimentConfig } from "../config/mod.ts";
 import type { Example } from "../data/mod.ts";
 import { createAdapter, type LoraAdapter, mergeAdapter, saveAdapter } from "../lora/mod.ts";
 import { type ModelConfig, type Params, saveModel } from "../model/mod.ts";
-import type { TextTokenizer } from "../tokenizer/mod.ts";
+import { saveTokenizer, type TextTokenizer } from "../tokenizer/mod.ts";
 import {
   batchSource,
   createMethod,
@@ -134,7 +134,11 @@ export function alignStage(
     ).pipe(Effect.ensuring(Effect.sync(() => method.dispose?.())));
     const aligned = mergeAdapter(lm.params, adapter);
     adapter.dispose();
-    yield* Effect.promise(() => saveModel(outDir, lm.config, aligned));
+    // A complete Hugging Face folder: the aligned weights with the tokenizer beside them.
+    yield* Effect.promise(async () => {
+      await saveModel(outDir, lm.config, aligned);
+      await saveTokenizer(outDir, lm.tokenizer);
+    });
     return { aligned, stage };
   });
 }
