@@ -5,7 +5,7 @@
  *
  * Flags (all `--key=value`; unknown ones are errors):
  *   --quick                 small sizes and a small model, every backend, about a minute
- *   --only=matmul,train,model   which parts to run (default all)
+ *   --only=matmul,train,model,lisa   which parts to run (default all)
  *   --backends=native,wasm,...  backends for the matmul part (default: all but tensorflow)
  *   --train-backends=...    backends for the training step (default native,wasm; quick: all)
  *   --sizes=128,256,512,1024    matmul sizes
@@ -24,6 +24,7 @@ import { openBlas } from "../backends/native/blas.ts";
 import { type BenchReport, checkTargets, writeReport } from "./_report.ts";
 import { rawSgemm, runMatmulBench } from "./matmul_bench.ts";
 import { QUICK_SHAPE, REFERENCE_SHAPE, runTrainStepBench } from "./train_step_bench.ts";
+import { lisaBenchTable, runLisaBench } from "./lisa_bench.ts";
 
 const KNOWN = [
   "quick",
@@ -106,7 +107,7 @@ function peak(rates: Record<string, number>): number | null {
 export async function main(args: readonly string[]): Promise<BenchReport> {
   const f = parseFlags(args);
   const quick = f.has("quick");
-  const only = new Set(list(f.get("only")) ?? ["matmul", "train", "model"]);
+  const only = new Set(list(f.get("only")) ?? ["matmul", "train", "model", "lisa"]);
   const log = (line: string) => console.log(line);
   const available = (await probeAll())
     .filter((a) => a.available && a.name !== "tensorflow")
@@ -159,6 +160,20 @@ export async function main(args: readonly string[]): Promise<BenchReport> {
         model = await mod.runModelBench({ quick, backends: trainBackends, log, out: null });
       } else log("bench/model_bench.ts has no runModelBench export; skipped");
     } else log("bench/model_bench.ts not present; model benchmarks skipped");
+  }
+
+  // Lisa's step-time ratio over SFT, the KV cache's gain and peak memory (bench/lisa_bench.ts).
+  if (only.has("lisa")) {
+    const lisaBackend = available.includes("native") ? "native" : "wasm";
+    const lisa = await runLisaBench({ backend: lisaBackend, quick, log, out: null });
+    const dir = f.get("out") ?? "bench/results";
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(`${dir}/lisa.json`, JSON.stringify(lisa, null, 2) + "\n");
+    await Deno.writeTextFile(
+      `${dir}/lisa.md`,
+      `# Lisa cost and KV cache\n\n${lisaBenchTable(lisa)}\n`,
+    );
+    log(lisaBenchTable(lisa));
   }
 
   const report: BenchReport = {
