@@ -196,7 +196,7 @@ export function lisaBenchTable(r: LisaBenchResult): string {
     `| generation, KV cache, ${r.newTokens} new tokens | ${f(r.genTokensPerSCache, 0)} tok/s | |`,
     `| generation, recompute | ${f(r.genTokensPerSNoCache, 0)} tok/s | |`,
     `| KV-cache speedup | ${f(r.cacheSpeedup, 1)}x | >= 5x at 256 new tokens |`,
-    `| peak tensor memory | ${f(r.peakTensorMB, 1)} MB | |`,
+    `| live tensor memory between steps (max) | ${f(r.peakTensorMB, 1)} MB | |`,
     `| peak process RSS | ${f(r.peakRssMB, 0)} MB | |`,
   ].join("\n");
 }
