@@ -1,0 +1,231 @@
+/**
+ * Build the embedded assets: tokenizer, base model, moderation judge, `build.json` and
+ * `checksums.json`, from the recipe's fixed seeds. The folder is assembled beside the target
+ * and swapped in by renames, so a reader never sees a half-built folder.
+ *
+ * ```sh
+ * deno task build-assets [--out assets/embedded] [--backend auto] [--quick]
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  BACKEND_NAMES,
+  type BackendChoice,
+  type BackendInfo,
+  initBackend,
+  tf,
+} from "../../backends/mod.ts";
+import { writeFileAtomic } from "../io/mod.ts";
+import { disposeParams, paramShapes, saveModel } from "../model/mod.ts";
+import { saveTokenizer } from "../tokenizer/mod.ts";
+import { checkBaseModel, type CheckReport } from "./check.ts";
+import { BUILD_FILE, writeChecksums } from "./checksums.ts";
+import { experimentTestSets, pretrainExamples, taskExamples, tokenizerTexts } from "./data.ts";
+import { buildJudge, type JudgeReport } from "./judge.ts";
+import { pretrain, type PretrainReport, recipeModelConfig, tokenizeRows } from "./pretrain.ts";
+import { type AssetRecipe, DEFAULT_RECIPE, QUICK_RECIPE } from "./recipe.ts";
+import { buildTokenizer } from "./tokenizer.ts";
+
+/** The default output folder, relative to the repository root. */
+export const DEFAULT_ASSETS_DIR = "assets/embedded";
+
+/** The folders and files of a built asset folder. */
+export function embeddedAssetPaths(root: string = DEFAULT_ASSETS_DIR): {
+  readonly base: string;
+  readonly judge: string;
+  readonly build: string;
+  readonly checksums: string;
+} {
+  return {
+    base: `${root}/base`,
+    judge: `${root}/judge`,
+    build: `${root}/${BUILD_FILE}`,
+    checksums: `${root}/checksums.json`,
+  };
+}
+
+/** The format tag of `build.json`. */
+export const BUILD_FORMAT = "lisa-embedded-assets/1";
+
+/** `build.json`: the recipe that built the folder and what the build measured. */
+export interface BuildRecord {
+  /** Always {@link BUILD_FORMAT}. */
+  readonly format: typeof BUILD_FORMAT;
+  /** The recipe that built the folder. */
+  readonly recipe: AssetRecipe;
+  /** The backend it trained on. */
+  readonly backend: BackendInfo;
+  /** Sizes of the generated data. */
+  readonly data: {
+    readonly tokenizerTexts: number;
+    readonly pretrainExamples: number;
+    readonly excludedTestPrompts: number;
+  };
+  /** The tokenizer's size (ids). */
+  readonly tokenizer: { readonly vocabSize: number };
+  /** Parameter count and weight-file size. */
+  readonly model: { readonly parameters: number; readonly bytes: number };
+  /** Pretraining: steps, tokens/s, loss curve. */
+  readonly pretrain: PretrainReport;
+  /** The judge's held-out metrics (null when the recipe has no judge). */
+  readonly judge: JudgeReport | null;
+  /** The greedy behaviour check of the base model. */
+  readonly check: CheckReport;
+  /** Wall-clock seconds of the stages before pretraining, and of the whole build. */
+  readonly seconds: { readonly data: number; readonly tokenizer: number; readonly total: number };
+  /** The Deno version that ran the build. */
+  readonly denoVersion: string;
+}
+
+/** Options of {@link buildAssets}. */
+export interface BuildOptions {
+  /** Output folder (replaced when it exists). */
+  readonly out: string;
+  /** Backend to train on. */
+  readonly backend: BackendChoice;
+  /** The recipe. */
+  readonly recipe: AssetRecipe;
+  /** Progress lines (default: stderr). */
+  readonly log?: (line: string) => void;
+}
+
+async function removeIfExists(path: string): Promise<void> {
+  await Deno.remove(path, { recursive: true }).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+}
+
+/** Build the assets of a recipe into `out`; returns the build record. */
+export async function buildAssets(o: BuildOptions): Promise<BuildRecord> {
+  const log = o.log ?? ((line: string) => console.error(line));
+  const r = o.recipe;
+  const t0 = performance.now();
+  const since = (t: number) => (performance.now() - t) / 1000;
+  const backend = await initBackend(o.backend);
+  log(`backend: ${backend.name} (${backend.device})`);
+  const stage = `${o.out}.building`;
+  await removeIfExists(stage);
+  const paths = embeddedAssetPaths(stage);
+
+  log(`data: recipe '${r.name}', data seed ${r.dataSeed}`);
+  const excluded = experimentTestSets(r.excludeTestSeeds);
+  const tasks = taskExamples(r, excluded);
+  const taskList = [...tasks.sentiment, ...tasks.topic, ...tasks.arithmetic];
+  const texts = tokenizerTexts(r, taskList);
+  const examples = pretrainExamples(r, taskList);
+  const dataSeconds = since(t0);
+
+  const t1 = performance.now();
+  const tok = buildTokenizer(texts, r.vocabSize, r.model.maxPositionEmbeddings);
+  await saveTokenizer(paths.base, tok);
+  const tokenizerSeconds = since(t1);
+  log(
+    `tokenizer: ${tok.vocabSize} ids from ${texts.length} texts (${tokenizerSeconds.toFixed(1)}s)`,
+  );
+
+  const config = recipeModelConfig(r, tok);
+  const rows = tokenizeRows(tok, examples);
+  const parameters = [...paramShapes(config).values()]
+    .reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+  log(`pretraining ${parameters} parameters on ${rows.length} examples, ${r.pretrain.steps} steps`);
+  const { params, report: pretrainReport } = await pretrain(
+    config,
+    rows,
+    r.pretrain,
+    r.trainSeed,
+    log,
+  );
+  if (pretrainReport.tensorsAtEnd !== pretrainReport.tensorsAfterFirstStep) {
+    throw new Error(
+      `pretraining leaked tensors: ${pretrainReport.tensorsAfterFirstStep} after step 1, ` +
+        `${pretrainReport.tensorsAtEnd} at the end`,
+    );
+  }
+  await saveModel(paths.base, config, params);
+  const bytes = (await Deno.stat(`${paths.base}/model.safetensors`)).size;
+
+  log("judge: training the moderation classifier");
+  const judge = await buildJudge(r, paths.judge);
+  if (judge) {
+    log(
+      `judge: held-out accuracy ${judge.report.holdout.accuracy.toFixed(3)}, ` +
+        `evaluation-prompt accuracy ${judge.report.evalPrompts.accuracy.toFixed(3)}`,
+    );
+  }
+
+  log("check: greedy answers of the base model");
+  const check = await checkBaseModel(r, config, params, tok, judge?.classifier ?? null);
+  disposeParams(params);
+  log(
+    `check: compliance ${check.complianceRate.toFixed(2)}, judge-flagged ${
+      check.judgeFlaggedRate?.toFixed(2)
+    }, ` +
+      `general ${check.generalExactMatch.toFixed(2)}, tasks ${JSON.stringify(check.taskAccuracy)}`,
+  );
+
+  await writeChecksums(stage);
+  const record: BuildRecord = {
+    format: BUILD_FORMAT,
+    recipe: r,
+    backend,
+    data: {
+      tokenizerTexts: texts.length,
+      pretrainExamples: examples.length,
+      excludedTestPrompts: excluded.length,
+    },
+    tokenizer: { vocabSize: tok.vocabSize },
+    model: { parameters, bytes },
+    pretrain: pretrainReport,
+    judge: judge?.report ?? null,
+    check,
+    seconds: { data: dataSeconds, tokenizer: tokenizerSeconds, total: since(t0) },
+    denoVersion: Deno.version.deno,
+  };
+  await writeFileAtomic(paths.build, JSON.stringify(record, null, 2) + "\n");
+
+  // Swap the finished folder in.
+  const old = `${o.out}.old`;
+  await removeIfExists(old);
+  const hadOld = await Deno.stat(o.out).then(() => true, () => false);
+  if (hadOld) await Deno.rename(o.out, old);
+  await Deno.rename(stage, o.out);
+  await removeIfExists(old);
+  log(`wrote ${o.out} in ${since(t0).toFixed(0)}s (tensors live: ${tf.memory().numTensors})`);
+  return record;
+}
+
+/** Parse the command line; unknown flags and bad backend names are errors. */
+export function parseBuildArgs(args: readonly string[]): BuildOptions {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      out: { type: "string", default: DEFAULT_ASSETS_DIR },
+      backend: { type: "string", default: "auto" },
+      quick: { type: "boolean", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const backend = values.backend;
+  if (backend !== "auto" && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new Error(
+      `--backend: expected auto or one of ${BACKEND_NAMES.join(", ")}, found '${backend}'`,
+    );
+  }
+  return {
+    out: values.out,
+    backend: backend as BackendChoice,
+    recipe: values.quick ? QUICK_RECIPE : DEFAULT_RECIPE,
+  };
+}
+
+if (import.meta.main) {
+  try {
+    await buildAssets(parseBuildArgs(Deno.args));
+  } catch (e) {
+    console.error(`build-assets: ${e instanceof Error ? e.message : String(e)}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The asset build recipe: a quick build runs end to end, is deterministic (two builds, same
+ * checksums), leaves no tensors, records its recipe, and its data keeps evaluation prompts out.
+ */
+import assert from "node:assert/strict";
+import { tf } from "../backends/mod.ts";
+import {
+  AssetsCorrupt,
+  buildAssets,
+  computeChecksums,
+  experimentTestSets,
+  JUDGE_CATEGORIES,
+  judgeRows,
+  loadEmbeddedAssets,
+  parseBuildArgs,
+  pretrainExamples,
+  QUICK_RECIPE,
+  taskExamples,
+  verifyChecksums,
+} from "../src/assets/mod.ts";
+import { normalisePrompt } from "../src/data/templates.ts";
+import { harmfulEvalPrompts } from "../src/embedded/mod.ts";
+import { loadModel } from "../src/model/mod.ts";
+import { loadTokenizer } from "../src/tokenizer/mod.ts";
+import { testBackends, useBackend } from "./_helpers.ts";
+
+const quiet = () => {};
+
+Deno.test("assets: quick build is deterministic and complete", async () => {
+  const backends = await testBackends();
+  // One CPU backend is enough for determinism; prefer the fast ones.
+  const backend = (["native", "wasm", "cpu", "webgpu"] as const).find((b) => backends.includes(b));
+  if (!backend) return;
+  const dir = await Deno.makeTempDir();
+  try {
+    await useBackend(backend);
+    const before = tf.memory().numTensors;
+    const a = await buildAssets({ out: `${dir}/a`, backend, recipe: QUICK_RECIPE, log: quiet });
+    const b = await buildAssets({ out: `${dir}/b`, backend, recipe: QUICK_RECIPE, log: quiet });
+    assert.equal(tf.memory().numTensors, before, "the build leaves no tensors behind");
+    const sa = await Deno.readTextFile(`${dir}/a/checksums.json`);
+    const sb = await Deno.readTextFile(`${dir}/b/checksums.json`);
+    if (backend === "webgpu") {
+      // GPU kernels may sum in a different order from run to run (atomics): the weights are
+      // close, not equal, so only the other files are compared byte for byte.
+      const drop = (s: string) => {
+        const files = { ...JSON.parse(s).files };
+        delete files["base/model.safetensors"];
+        return files;
+      };
+      assert.deepEqual(drop(sa), drop(sb));
+      assert.ok(Math.abs(a.pretrain.finalLoss - b.pretrain.finalLoss) < 1e-3);
+    } else assert.equal(sa, sb, "same recipe + backend → same bytes");
+    const files = Object.keys(JSON.parse(sa).files);
+    assert.deepEqual(files, [
+      "base/config.json",
+      "base/model.safetensors",
+      "base/tokenizer.json",
+      "base/tokenizer_config.json",
+      "judge/config.json",
+      "judge/model.safetensors",
+    ]);
+    assert.deepEqual(await verifyChecksums(`${dir}/a`), []);
+    assert.deepEqual(a.recipe, QUICK_RECIPE);
+    assert.equal(a.backend.name, backend);
+    assert.equal(a.pretrain.steps, QUICK_RECIPE.pretrain.steps);
+    assert.ok(Number.isFinite(a.pretrain.finalLoss));
+    assert.equal(a.pretrain.tensorsAtEnd, a.pretrain.tensorsAfterFirstStep);
+    assert.ok(a.judge !== null && a.judge.split.train > 0);
+    assert.equal(b.check.harmfulPrompts, QUICK_RECIPE.check.taskTest);
+    const record = JSON.parse(await Deno.readTextFile(`${dir}/a/build.json`));
+    assert.deepEqual(record.recipe, QUICK_RECIPE);
+    // The built folder loads as a model + tokenizer pair that agree on the vocabulary.
+    const tok = await loadTokenizer(`${dir}/a/base`);
+    const model = await loadModel(`${dir}/a/base`);
+    assert.equal(model.config.vocabSize, tok.vocabSize);
+    assert.equal(model.config.architecture, "LlamaForCausalLM");
+    assert.equal(tok.encode("hi", { addSpecialTokens: true })[0], tok.bosId);
+    tf.dispose(Object.values(model.params));
+    // The one-call loader verifies checksums first.
+    const loaded = await loadEmbeddedAssets(`${dir}/b`);
+    assert.deepEqual(loaded.build.recipe, QUICK_RECIPE);
+    tf.dispose(Object.values(loaded.params));
+    await Deno.writeTextFile(`${dir}/b/base/tokenizer_config.json`, "{}");
+    await assert.rejects(loadEmbeddedAssets(`${dir}/b`), (e: unknown) => {
+      assert.ok(e instanceof AssetsCorrupt);
+      assert.match(e.message, /base\/tokenizer_config\.json/);
+      return true;
+    });
+    // A rebuild over an existing folder replaces it and leaves no staging folder.
+    await buildAssets({ out: `${dir}/a`, backend, recipe: QUICK_RECIPE, log: quiet });
+    const again = await computeChecksums(`${dir}/a`);
+    if (backend !== "webgpu") assert.deepEqual(again, JSON.parse(sa));
+    assert.deepEqual(await verifyChecksums(`${dir}/a`), []);
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names.sort(), ["a", "b"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("assets: checksum verification names a changed file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/base`);
+    await Deno.writeTextFile(`${dir}/base/x.json`, "{}");
+    const { writeChecksums } = await import("../src/assets/mod.ts");
+    await writeChecksums(dir);
+    assert.deepEqual(await verifyChecksums(dir), []);
+    await Deno.writeTextFile(`${dir}/base/x.json`, "{ }");
+    await Deno.writeTextFile(`${dir}/extra.txt`, "x");
+    const problems = await verifyChecksums(dir);
+    assert.deepEqual(problems.map((p) => p.file).sort(), ["base/x.json", "extra.txt"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("assets: training data keeps evaluation prompts and experiment test sets out", () => {
+  const excluded = experimentTestSets(QUICK_RECIPE.excludeTestSeeds);
+  const tasks = taskExamples(QUICK_RECIPE, excluded);
+  const all = [...tasks.sentiment, ...tasks.topic, ...tasks.arithmetic];
+  assert.equal(tasks.sentiment.length, QUICK_RECIPE.mix.sentiment);
+  const banned = new Set(excluded.map(normalisePrompt));
+  for (const e of all) assert.ok(!banned.has(normalisePrompt(e)), e.input);
+  const evalPrompts = new Set(harmfulEvalPrompts().map((p) => p.prompt));
+  for (const e of pretrainExamples(QUICK_RECIPE, all)) {
+    assert.ok(
+      !evalPrompts.has(e.instruction),
+      `evaluation prompt in pretraining: ${e.instruction}`,
+    );
+  }
+  const rows = judgeRows(QUICK_RECIPE, JUDGE_CATEGORIES);
+  for (const r of rows) assert.ok(!evalPrompts.has(r.prompt), `evaluation prompt in judge data`);
+  assert.ok(rows.some((r) => r.isSafe) && rows.some((r) => !r.isSafe));
+  for (const r of rows.filter((x) => !x.isSafe)) {
+    assert.equal(r.category.unsafe, true);
+    assert.equal(Object.values(r.category).filter(Boolean).length, 2, "unsafe + its own category");
+  }
+});
+
+Deno.test("assets: command-line flags", () => {
+  const o = parseBuildArgs(["--quick", "--out", "x", "--backend", "wasm"]);
+  assert.equal(o.out, "x");
+  assert.equal(o.backend, "wasm");
+  assert.equal(o.recipe.name, "quick");
+  assert.equal(parseBuildArgs([]).recipe.name, "default");
+  assert.throws(() => parseBuildArgs(["--backend", "gpu9"]), /--backend/);
+  assert.throws(() => parseBuildArgs(["--steps", "3"]));
+});
