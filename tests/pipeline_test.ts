@@ -174,3 +174,33 @@ Deno.test("sweep: runs the grid, reuses one aligned model per seed, reports mean
   await Deno.remove(out, { recursive: true });
   await Deno.remove(model, { recursive: true });
 });
+
+Deno.test("sweep: a widened grid reuses the aligned model and the finished cells", async () => {
+  const model = await tinyModelDir(5);
+  const out = await Deno.makeTempDir();
+  const base = [...tinyRunFlags(model, out), "--finetune.optim.maxSteps=4", "--output.name=w"];
+  const sweep = (cfg: Awaited<ReturnType<typeof resolveConfig>>, dir: string | null) =>
+    Effect.runPromise(Effect.provide(
+      Effect.gen(function* () {
+        const d = yield* openRunDir(cfg, "sweep", dir);
+        return yield* runSweep(cfg, d);
+      }),
+      layers,
+    ));
+  await sweep(await resolveConfig(parseArgs([...base, "--method.compare=sft"])), null);
+  const done = `${out}/w/seed-42/align/done.json`;
+  const sftMetrics = `${out}/w/seed-42/sft-p0.1-n40-rho0-k0_0/metrics.json`;
+  const before = [(await Deno.stat(done)).mtime?.getTime(), await Deno.readTextFile(sftMetrics)];
+  const widened = await resolveConfig({
+    configFile: `${out}/w/config.json`,
+    overrides: [["method.compare", "sft,lisa"]],
+  });
+  const text = await sweep(widened, `${out}/w`);
+  assert.match(text, /lisa/);
+  const after = [(await Deno.stat(done)).mtime?.getTime(), await Deno.readTextFile(sftMetrics)];
+  assert.deepEqual(after, before, "the aligned model and the sft cell were reused");
+  const saved = JSON.parse(await Deno.readTextFile(`${out}/w/config.json`));
+  assert.deepEqual(saved.method.compare, ["sft", "lisa"]);
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(model, { recursive: true });
+});

@@ -48,12 +48,17 @@ const USAGE_ERRORS = new Set([
 /** Resolve the config: the embedded preset applies under the user's choices when the model is the embedded one. */
 export async function configFor(args: ParsedArgs): Promise<ExperimentConfig> {
   if (args.resume) {
-    const extra = args.overrides.filter(([k]) => k !== "backend");
+    // A resumed run keeps its recorded config. A sweep may widen its grid (the aligned
+    // models and finished cells are reused); any run may move to another backend.
+    const sweepGrid = (k: string) => k.startsWith("sweep.") || k === "method.compare";
+    const allowed = (k: string) => k === "backend" || (args.command === "sweep" && sweepGrid(k));
+    const extra = args.overrides.filter(([k]) => !allowed(k));
     if (extra.length) {
       throw new ConfigInvalid({
         path: extra[0]![0],
         source: `flag --${extra[0]![0]}`,
-        detail: "a resumed run keeps its recorded config; only --backend may change",
+        detail: "a resumed run keeps its recorded config; only --backend (and, for a sweep, " +
+          "--sweep.* and --method.compare) may change",
       });
     }
     return await resolveConfig({

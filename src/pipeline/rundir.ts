@@ -66,6 +66,8 @@ export function openRunDir(
             detail: "not a run directory (no config.json); nothing to resume",
           });
         }
+        // Record the config the resumed run continues with (a sweep may have widened its grid).
+        await writeJson(`${resumeDir}/config.json`, cfg);
         return resumeDir;
       }
       const name = cfg.output.name || `${label}-${timestamp()}`;
