@@ -111,6 +111,11 @@ export const ExperimentConfig = Schema.Struct({
     harmfulPath: doc(Schema.String, "harmful fine-tuning data (prompt + unsafe answer) file"),
     harmfulEvalPath: doc(Schema.String, "harmful evaluation prompts file"),
     embeddedSeed: doc(Count, "seed of the generated embedded suite (fixed across run seeds)"),
+    alignmentHelpful: doc(
+      Fraction,
+      "embedded suite: share of alignment samples that are benign instructions with helpful " +
+        "answers, so alignment teaches refusing harm rather than refusing everything",
+    ),
     alignmentN: doc(PositiveCount, "alignment samples (reference 10000)"),
     n: doc(PositiveCount, "user fine-tuning samples n (reference 5000)"),
     p: doc(Fraction, "harmful ratio p: floor(p*n) harmful + floor((1-p)*n) task (reference 0.1)"),
@@ -220,6 +225,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     harmfulPath: "",
     harmfulEvalPath: "",
     embeddedSeed: 1234,
+    alignmentHelpful: 0,
     alignmentN: 10000,
     n: 5000,
     p: 0.1,

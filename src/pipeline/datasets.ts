@@ -18,7 +18,8 @@ import {
   type SplitOverlap,
   splitSafety,
 } from "../data/mod.ts";
-import { embeddedSuite } from "../embedded/mod.ts";
+import { corpusExamples, embeddedSuite } from "../embedded/mod.ts";
+import { shuffle } from "../data/rng.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
 
 /** The datasets of one experiment. */
@@ -74,8 +75,20 @@ function embedded(cfg: ExperimentConfig): Datasets {
     [task]: taskSizes,
   });
   const tt = suite.tasks[task];
+  // Benign instructions with helpful answers, relabelled as alignment data.
+  const helpful = Math.floor(d.alignmentHelpful * d.alignmentN);
+  const benign = corpusExamples(d.embeddedSeed + 1, helpful * 2)
+    .filter((e) => e.provenance.kind !== "harmful")
+    .slice(0, helpful)
+    .map((e) => ({ ...e, provenance: { ...e.provenance, kind: "alignment" as const } }));
+  const alignment = helpful
+    ? shuffle(
+      [...suite.alignment.slice(0, d.alignmentN - benign.length), ...benign],
+      d.embeddedSeed,
+    )
+    : suite.alignment;
   return {
-    alignment: suite.alignment,
+    alignment,
     harmful: suite.harmful,
     harmfulEval: suite.harmfulEval,
     taskTrain: tt.train,

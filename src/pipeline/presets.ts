@@ -13,12 +13,13 @@
 export const EMBEDDED_PRESET = {
   model: { maxLength: 128 },
   alignment: {
-    optim: { lr: 2e-3, batchSize: 8, epochs: 1, maxSteps: 120 },
+    lora: { alpha: 16 },
+    optim: { lr: 1e-2, batchSize: 8, epochs: 1, maxSteps: 300 },
   },
   finetune: {
-    optim: { lr: 1e-3, batchSize: 8, epochs: 1, maxSteps: 200 },
+    optim: { lr: 5e-3, batchSize: 8, epochs: 1, maxSteps: 300 },
   },
-  data: { alignmentN: 1000, n: 1000, p: 0.1 },
+  data: { alignmentN: 1000, alignmentHelpful: 0.3, n: 1000, p: 0.1 },
   method: { compare: ["sft", "bso", "lisa"], alignmentSteps: 10, finetuneSteps: 90 },
   eval: { harmfulN: 100, taskN: 100, maxNewTokens: 32, batchSize: 25 },
   output: { checkpointEvery: 50 },
