@@ -173,6 +173,8 @@ export async function main(args: readonly string[]): Promise<BenchReport> {
       `${dir}/lisa.md`,
       `# Lisa cost and KV cache\n\n${lisaBenchTable(lisa)}\n`,
     );
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", `${dir}/lisa.md`] }).output()
+      .catch(() => undefined);
     log(lisaBenchTable(lisa));
   }
 
