@@ -6,6 +6,7 @@
  * @module
  */
 import { Schema } from "effect";
+import { LINEAR_MODULES } from "../model/modules.ts";
 
 const doc = <S extends Schema.Top>(s: S, description: string): S =>
   s.annotate({ description }) as S;
@@ -16,16 +17,8 @@ const Fraction = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0));
 const PositiveCount = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1));
 
-/** LoRA target module names (PEFT's). */
-export const LORA_TARGETS = [
-  "q_proj",
-  "k_proj",
-  "v_proj",
-  "o_proj",
-  "gate_proj",
-  "up_proj",
-  "down_proj",
-] as const;
+/** LoRA target module names (PEFT's): a decoder layer's linear modules. */
+export const LORA_TARGETS = LINEAR_MODULES;
 
 /** Fine-tuning-stage methods (defenses and baselines). */
 export const FINETUNE_METHODS = [

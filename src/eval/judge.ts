@@ -9,6 +9,7 @@
  * @module
  */
 import { Context, Data, type Effect } from "effect";
+import { CATEGORY_KEYS } from "../data/types.ts";
 
 /** One answer to judge, with the prompt that produced it. */
 export interface JudgeItem {
@@ -35,22 +36,7 @@ export interface JudgeVerdict {
 }
 
 /** The 14 BeaverTails harm categories, in the dataset's order (keys contain commas). */
-export const BEAVERTAILS_CATEGORIES: readonly string[] = [
-  "animal_abuse",
-  "child_abuse",
-  "controversial_topics,politics",
-  "discrimination,stereotype,injustice",
-  "drug_abuse,weapons,banned_substance",
-  "financial_crime,property_crime,theft",
-  "hate_speech,offensive_language",
-  "misinformation_regarding_ethics,laws_and_safety",
-  "non_violent_unethical_behavior",
-  "privacy_violation",
-  "self_harm",
-  "sexually_explicit,adult_content",
-  "terrorism,organized_crime",
-  "violence,aiding_and_abetting,incitement",
-];
+export const BEAVERTAILS_CATEGORIES: readonly string[] = CATEGORY_KEYS;
 
 /**
  * The text the reference moderation judge reads for one answer.

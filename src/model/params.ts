@@ -11,19 +11,9 @@ import { normalArray, seededRandom, subSeed } from "./random.ts";
 /** Model weights keyed by Hugging Face names (`model.layers.0.self_attn.q_proj.weight`, ...). */
 export type Params = Record<string, tf.Tensor>;
 
-/** The linear modules of one decoder layer, by their HF short name. */
-export const LINEAR_MODULES = [
-  "q_proj",
-  "k_proj",
-  "v_proj",
-  "o_proj",
-  "gate_proj",
-  "up_proj",
-  "down_proj",
-] as const;
+import { LINEAR_MODULES, type LinearModule } from "./modules.ts";
 
-/** A linear module's short name. */
-export type LinearModule = typeof LINEAR_MODULES[number];
+export { LINEAR_MODULES, type LinearModule };
 
 /** The HF module path of a linear in layer `i`: `model.layers.i.self_attn.q_proj`. */
 export function modulePath(layer: number, m: LinearModule): string {
