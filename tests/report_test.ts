@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { aggregateRuns } from "../src/report/aggregate.ts";
-import { writeBytesAtomic } from "../src/report/atomic.ts";
+import { writeFileAtomic } from "../src/io/atomic.ts";
 import { chartSpecs, renderSvg } from "../src/report/charts.ts";
 import { escapeHtml } from "../src/report/html.ts";
 import { renderMarkdown, summaryTable, sweepTable } from "../src/report/markdown.ts";
@@ -104,10 +104,10 @@ Deno.test("writeReport: json, md and self-contained html, written atomically", a
 Deno.test("atomic writes: a failed write leaves the old file and no temp file", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await writeBytesAtomic(`${dir}/a.txt`, new TextEncoder().encode("old"));
-    await assert.rejects(() => writeBytesAtomic(`${dir}/missing/a.txt`, new Uint8Array(1)));
+    await writeFileAtomic(`${dir}/a.txt`, new TextEncoder().encode("old"));
+    await assert.rejects(() => writeFileAtomic(`${dir}/missing/a.txt`, new Uint8Array(1)));
     await Deno.mkdir(`${dir}/a.dir`);
-    await assert.rejects(() => writeBytesAtomic(`${dir}/a.dir`, new Uint8Array(1)));
+    await assert.rejects(() => writeFileAtomic(`${dir}/a.dir`, new Uint8Array(1)));
     assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "old");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.dir", "a.txt"]);
     assert.equal(

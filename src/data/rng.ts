@@ -67,12 +67,20 @@ export function makeRng(seed: number): Rng {
 
 /** A new array with the items in a seeded random order (Fisher-Yates); the input is untouched. */
 export function shuffle<T>(items: readonly T[], seed: number): T[] {
-  const out = items.slice();
-  const rng = makeRng(seed);
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const a = out[i] as T;
-    out[i] = out[j] as T;
+  const next = makeRng(seed).next;
+  return shuffledIndices(items.length, next).map((i) => items[i] as T);
+}
+
+/**
+ * A Fisher-Yates permutation of `0..n-1` drawn from `next` (uniform in [0, 1)); the one
+ * shuffle every seeded order in the project uses.
+ */
+export function shuffledIndices(n: number, next: () => number): number[] {
+  const out = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    const a = out[i]!;
+    out[i] = out[j]!;
     out[j] = a;
   }
   return out;

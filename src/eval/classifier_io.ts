@@ -9,7 +9,7 @@
  * @module
  */
 import { Data, Effect } from "effect";
-import { writeBytesAtomic, writeTextAtomic } from "../report/atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import {
   type ModerationClassifier,
   type ModerationConfig,
@@ -109,8 +109,8 @@ export function saveModerationClassifier(
       sha256: await sha256Hex(data),
       ...(holdout ? { holdout } : {}),
     };
-    await writeBytesAtomic(`${dir}/${WEIGHTS_FILE}`, file);
-    await writeTextAtomic(`${dir}/${CONFIG_FILE}`, JSON.stringify(saved, null, 2) + "\n");
+    await writeFileAtomic(`${dir}/${WEIGHTS_FILE}`, file);
+    await writeFileAtomic(`${dir}/${CONFIG_FILE}`, JSON.stringify(saved, null, 2) + "\n");
   });
 }
 

@@ -15,7 +15,11 @@
  */
 import { Data, Effect } from "effect";
 import { tf } from "../../backends/mod.ts";
-import { type Rng, seededRng, shuffledIndices } from "./_rng.ts";
+import { makeRng, shuffledIndices } from "../data/rng.ts";
+
+/** A uniform [0, 1) source. */
+type Rng = () => number;
+const seededRng = (seed: number): Rng => makeRng(seed).next;
 import {
   type ModerationClassifier,
   type ModerationConfig,

@@ -145,6 +145,8 @@ export async function generate(
 export interface GenerateTextOptions extends Partial<Omit<GenerateOptions, "eosIds" | "padId">> {
   /** Prompts longer than this keep their last tokens. Default: the model's max positions. */
   readonly maxPromptLength?: number;
+  /** Told how many new tokens the batch produced (for throughput), before decoding. */
+  readonly onTokens?: (newTokens: number) => void;
 }
 
 /**
@@ -174,5 +176,6 @@ export async function generateText(
     eosIds,
     padId: tok.padId,
   });
+  opts.onTokens?.(ids.reduce((n, r) => n + r.length, 0));
   return ids.map((r) => tok.decode(r));
 }

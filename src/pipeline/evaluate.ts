@@ -90,10 +90,10 @@ function answerAll(
           maxNewTokens: cfg.eval.maxNewTokens,
           adapters: m.adapters,
           maxPromptLength: Math.max(8, lm.config.maxPositionEmbeddings - cfg.eval.maxNewTokens),
+          onTokens: (n) => void (tokens += n),
         })
       );
       out.push(...answers);
-      tokens += answers.reduce((n, a) => n + lm.tokenizer.encode(a).length, 0);
       const elapsed = (performance.now() - t0) / 1000;
       yield* progress.update({
         done: out.length,

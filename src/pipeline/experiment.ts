@@ -20,6 +20,7 @@ import { readJsonOrNull, writeJson } from "./rundir.ts";
 import { loadJudge, loadLm, modelDir } from "./assets.ts";
 import { experimentReport } from "./report.ts";
 import { writeReport } from "../report/mod.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 
 /** One evaluated model in the comparison table. */
 export interface ModelRow {
@@ -100,8 +101,7 @@ function evaluatePhase(
     yield* Effect.promise(async () => {
       await Deno.mkdir(dir, { recursive: true });
       const lines = metrics.answers.map((a) => JSON.stringify(a)).join("\n") + "\n";
-      await Deno.writeTextFile(`${dir}/answers.jsonl.tmp`, lines);
-      await Deno.rename(`${dir}/answers.jsonl.tmp`, `${dir}/answers.jsonl`);
+      await writeFileAtomic(`${dir}/answers.jsonl`, lines);
       await writeJson(`${dir}/metrics.json`, r);
     });
     return r;

@@ -12,7 +12,6 @@
  */
 export * from "./types.ts";
 export * from "./aggregate.ts";
-export * from "./atomic.ts";
 export * from "./charts.ts";
 export * from "./html.ts";
 export * from "./markdown.ts";

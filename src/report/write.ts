@@ -6,7 +6,7 @@
  */
 import { Data, Effect } from "effect";
 import { aggregateRuns } from "./aggregate.ts";
-import { writeTextAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
 import { renderCharts } from "./charts.ts";
 import { renderHtml } from "./html.ts";
 import { renderMarkdown } from "./markdown.ts";
@@ -65,9 +65,9 @@ export function writeReport(
     try: async () => {
       await Deno.mkdir(dir, { recursive: true });
       const charts = await renderCharts(full);
-      await writeTextAtomic(paths.json, reportJson(full));
-      await writeTextAtomic(paths.md, renderMarkdown(full));
-      await writeTextAtomic(paths.html, renderHtml(full, charts));
+      await writeFileAtomic(paths.json, reportJson(full));
+      await writeFileAtomic(paths.md, renderMarkdown(full));
+      await writeFileAtomic(paths.html, renderHtml(full, charts));
       return paths;
     },
     catch: (e) =>

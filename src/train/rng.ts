@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { shuffledIndices } from "../data/rng.ts";
 
 /** A seeded generator: `next()` returns a float in [0, 1); `state` round-trips through JSON. */
 export interface Rng {
@@ -32,12 +33,5 @@ export function makeRng(seed: number, state?: number): Rng {
 
 /** A seeded Fisher-Yates permutation of `0 .. n-1`. */
 export function permutation(n: number, rng: Rng): number[] {
-  const out = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    const tmp = out[i]!;
-    out[i] = out[j]!;
-    out[j] = tmp;
-  }
-  return out;
+  return shuffledIndices(n, () => rng.next());
 }
