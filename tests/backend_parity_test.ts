@@ -10,21 +10,10 @@
 import assert from "node:assert/strict";
 import { tf } from "../backends/mod.ts";
 // Kernel gradients: tfjs-core registers none; the model module registers the ones it uses.
-import { testBackends, useBackend } from "./_helpers.ts";
+import { seededValues as values, testBackends, useBackend } from "./_helpers.ts";
 
 const ATOL = 1e-5;
 const RTOL = 1e-4;
-
-/** Deterministic values in [-1, 1) (an LCG; no Math.random). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const t = (shape: number[], seed: number) =>
   tf.tensor(values(shape.reduce((p, d) => p * d, 1), seed), shape);

@@ -8,7 +8,7 @@ import { tf } from "../backends/mod.ts";
 import { nativeProvider } from "../backends/native.ts";
 import { matMulGeometry } from "../backends/native/gemm.ts";
 // Kernel gradients: tfjs-core registers none; the model module registers the ones it uses.
-import { leakedTensors, useBackend } from "./_helpers.ts";
+import { leakedTensors, seededValues as values, useBackend } from "./_helpers.ts";
 
 const available = (await nativeProvider.probe()).available;
 if (!available) console.warn("skipping native kernel tests: native backend unavailable");
@@ -17,17 +17,6 @@ const test = (name: string, fn: () => void | Promise<void>) =>
 
 /** Float32 products of sums of up to ~20 terms of O(1) values: 1e-5 absolute is ample. */
 const TOL = 1e-5;
-
-/** Deterministic values in [-1, 1) from a small LCG (no Math.random). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** Reference `op(a) op(b)` for rank-2 row-major arrays. */
 function refMatMul(

@@ -6,16 +6,15 @@
  * @module
  */
 import { Effect } from "effect";
-import { tf } from "../../backends/mod.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
 import { countByKind } from "../data/mod.ts";
 import type { Judge } from "../eval/mod.ts";
 import { loadAdapter } from "../lora/mod.ts";
-import { loadModel, type Params } from "../model/mod.ts";
-import { latestCheckpoint, type Progress } from "../train/mod.ts";
+import { disposeParams, loadModel, type Params } from "../model/mod.ts";
+import { latestCheckpoint } from "../train/mod.ts";
 import { type Datasets, loadDatasets, userData } from "./datasets.ts";
 import { evaluate, type ModelMetrics, type ModelUnderTest } from "./evaluate.ts";
-import { alignStage, disposeParams, finetuneStage, type LoadedLm } from "./stages.ts";
+import { alignStage, finetuneStage, type LoadedLm } from "./stages.ts";
 import { readJsonOrNull, writeJson } from "./rundir.ts";
 import { loadJudge, loadLm, modelDir } from "./assets.ts";
 import { experimentReport } from "./report.ts";
@@ -293,8 +292,3 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
     return result;
   });
 }
-
-/** Tensors alive now (for leak checks around whole runs). */
-export const liveTensors = (): number => tf.memory().numTensors;
-
-export type { Progress };

@@ -6,7 +6,6 @@
  * @module
  */
 import { Effect } from "effect";
-import { tf } from "../../backends/mod.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
 import type { Example } from "../data/mod.ts";
 import { createAdapter, type LoraAdapter, mergeAdapter, saveAdapter } from "../lora/mod.ts";
@@ -203,9 +202,4 @@ export function finetuneStage(
     yield* Effect.promise(() => saveAdapter(adapterDir, adapter));
     return { adapter, stage };
   });
-}
-
-/** Free a parameter record. */
-export function disposeParams(p: Params): void {
-  tf.dispose(Object.values(p));
 }

@@ -19,7 +19,7 @@ import { loadJudge, loadLm, modelDir } from "./assets.ts";
 import { loadDatasets } from "./datasets.ts";
 import { alignPhase, finetunePhase } from "./experiment.ts";
 import { runResult } from "./report.ts";
-import { disposeParams } from "./stages.ts";
+import { disposeParams } from "../model/mod.ts";
 import { writeJson } from "./rundir.ts";
 
 /** One cell of the grid. */
