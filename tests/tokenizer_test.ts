@@ -112,3 +112,17 @@ Deno.test("tokenizer: malformed tokenizer.json and config give specific errors",
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("tokenizer: without PAD, one is added unless the model's vocabulary is full (then EOS)", () => {
+  const json = trainBpeTokenizer(corpus, { vocabSize: 300, specialTokens: ["<s>", "</s>"] });
+  const noPad = { bos_token: "<s>", eos_token: "</s>" };
+  const roomy = tokenizerFromJson(json, noPad, "tokenizer.json", { vocabLimit: 1000 });
+  assert.equal(roomy.addedPad, true);
+  const size = roomy.vocabSize - 1; // ids before the added PAD
+  assert.equal(roomy.padId, size);
+  const full = tokenizerFromJson(json, noPad, "tokenizer.json", { vocabLimit: size });
+  assert.equal(full.addedPad, false);
+  assert.equal(full.padId, full.eosId);
+  assert.equal(full.vocabSize, size, "every id fits the model");
+  assert.equal(full.config.pad_token, "</s>");
+});

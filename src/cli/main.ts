@@ -15,6 +15,7 @@ import {
 } from "../config/mod.ts";
 import {
   comparisonTable,
+  EMBEDDED_DATA_SIZES,
   EMBEDDED_PRESET,
   openRunDir,
   type PipelineCommand,
@@ -43,9 +44,13 @@ const USAGE_ERRORS = new Set([
   "SafetensorsInvalid",
   "AdapterInvalid",
   "ClassifierCorrupt",
+  "FileInvalid",
 ]);
 
-/** Resolve the config: the embedded preset applies under the user's choices when the model is the embedded one. */
+/**
+ * Resolve the config: the embedded preset applies under the user's choices when the model is
+ * the embedded one; with a user's model on an embedded task, only the embedded data sizes do.
+ */
 export async function configFor(args: ParsedArgs): Promise<ExperimentConfig> {
   if (args.resume) {
     // A resumed run keeps its recorded config. A sweep may widen its grid (the aligned
@@ -67,7 +72,10 @@ export async function configFor(args: ParsedArgs): Promise<ExperimentConfig> {
     });
   }
   const plain = await resolveConfig(args);
-  return plain.model.path ? plain : await resolveConfig(args, EMBEDDED_PRESET);
+  if (!plain.model.path) return await resolveConfig(args, EMBEDDED_PRESET);
+  return plain.data.task.startsWith("embedded-")
+    ? await resolveConfig(args, EMBEDDED_DATA_SIZES)
+    : plain;
 }
 
 function describe(e: unknown): { tag: string; message: string } {

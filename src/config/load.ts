@@ -5,6 +5,7 @@
  * @module
  */
 import { Schema } from "effect";
+import { MAX_CONFIG_JSON_BYTES, readTextChecked } from "../io/read.ts";
 import { ConfigInvalid } from "./errors.ts";
 import { CONFIG_FIELDS } from "./fields.ts";
 import { DEFAULT_CONFIG, ExperimentConfig } from "./schema.ts";
@@ -207,7 +208,10 @@ export async function resolveConfig(
   if (args.configFile) {
     let text: string;
     try {
-      text = await Deno.readTextFile(args.configFile);
+      text = await readTextChecked(args.configFile, {
+        maxBytes: MAX_CONFIG_JSON_BYTES,
+        what: "experiment config",
+      });
     } catch (e) {
       throw new ConfigInvalid({
         path: "",

@@ -11,6 +11,12 @@
 import { Data, Effect } from "effect";
 import { writeFileAtomic } from "../io/atomic.ts";
 import {
+  MAX_CONFIG_JSON_BYTES,
+  MAX_SAFETENSORS_BYTES,
+  readFileChecked,
+  readTextChecked,
+} from "../io/read.ts";
+import {
   type ModerationClassifier,
   type ModerationConfig,
   type ModerationWeights,
@@ -212,10 +218,17 @@ export function loadModerationClassifier(
         }),
     });
   return Effect.gen(function* () {
-    const text = yield* read(configPath, () => Deno.readTextFile(configPath));
+    const text = yield* read(
+      configPath,
+      () => readTextChecked(configPath, { maxBytes: MAX_CONFIG_JSON_BYTES, what: "judge config" }),
+    );
     const saved = parseConfig(text, configPath);
     if (saved instanceof ClassifierCorrupt) return yield* saved;
-    const bytes = yield* read(weightsPath, () => Deno.readFile(weightsPath));
+    const bytes = yield* read(
+      weightsPath,
+      () =>
+        readFileChecked(weightsPath, { maxBytes: MAX_SAFETENSORS_BYTES, what: "judge weights" }),
+    );
     const decoded = decodeSafetensors(bytes, saved, weightsPath);
     if (decoded instanceof ClassifierCorrupt) return yield* decoded;
     const sum = yield* Effect.promise(() => sha256Hex(decoded.data));

@@ -31,3 +31,24 @@ export class SafetensorsInvalid extends Data.TaggedError("SafetensorsInvalid")<{
     return `${where}: ${this.problem}: ${this.detail}${ef}`;
   }
 }
+
+/** Why a file was refused before (or while) it was read. */
+export type FileProblem = "missing" | "not_a_file" | "too_large" | "unreadable" | "not_json";
+
+/**
+ * A file the project reads is absent, is not a regular file (a folder, a device, a FIFO, or a
+ * symlink to one), exceeds its size cap, cannot be read, or is not valid JSON.
+ */
+export class FileInvalid extends Data.TaggedError("FileInvalid")<{
+  readonly file: string;
+  /** What the file is for (`model config`, `adapter weights`, ...). */
+  readonly what: string;
+  readonly problem: FileProblem;
+  readonly expected: string;
+  readonly found: string;
+}> {
+  /** One line: the file, what it is, expected vs found. */
+  override get message(): string {
+    return `${this.file} (${this.what}): expected ${this.expected}, found ${this.found}`;
+  }
+}

@@ -1,6 +1,6 @@
 /**
- * Safetensors reading (F32, F16, BF16 to float32, validated) and writing (F32), plus atomic
- * file writes.
+ * Safetensors reading (F32, F16, BF16 to float32, validated) and writing (F32), guarded reads
+ * (regular files under a size cap) and atomic file writes.
  *
  * @example
  * ```ts
@@ -14,3 +14,4 @@
 export * from "./errors.ts";
 export * from "./safetensors.ts";
 export { writeFileAtomic } from "./atomic.ts";
+export * from "./read.ts";

@@ -8,6 +8,7 @@
  */
 import { SafetensorsInvalid, type SafetensorsProblem } from "./errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { MAX_SAFETENSORS_BYTES, readFileChecked, type ReadOptions } from "./read.ts";
 
 /** A tensor as plain data: float32 values in row-major order and its shape. */
 export interface TensorData {
@@ -167,6 +168,27 @@ export function parseSafetensors(bytes: Uint8Array, file = "<bytes>"): Safetenso
   return { tensors, metadata };
 }
 
+/** Non-finite values (NaN, +-Infinity) in a tensor: how many, and the first one's index. */
+export interface NonFinite {
+  readonly count: number;
+  readonly first: number;
+  readonly firstValue: number;
+}
+
+/** Scan `data` for NaN or infinite values; null when every value is finite. */
+export function findNonFinite(data: Float32Array): NonFinite | null {
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // v - v is 0 for finite v and NaN for NaN and +-Infinity.
+    if (v - v !== 0) {
+      if (count++ === 0) first = i;
+    }
+  }
+  return count === 0 ? null : { count, first, firstValue: data[first]! };
+}
+
 /**
  * Serialise tensors as F32 safetensors: keys sorted, data contiguous in key order, header
  * padded with spaces to a multiple of 8 bytes.
@@ -210,9 +232,23 @@ export function serializeSafetensors(
   return out;
 }
 
-/** Read and validate a safetensors file. */
-export async function readSafetensors(path: string): Promise<Safetensors> {
-  return parseSafetensors(await Deno.readFile(path), path);
+/**
+ * Read and validate a safetensors file: a regular file of at most `maxBytes` (default
+ * {@link MAX_SAFETENSORS_BYTES}).
+ *
+ * @throws {FileInvalid} when the path is not a regular file or is too large
+ * @throws {SafetensorsInvalid} when its content fails a check
+ */
+export async function readSafetensors(
+  path: string,
+  opts: Partial<ReadOptions> = {},
+): Promise<Safetensors> {
+  const bytes = await readFileChecked(path, {
+    maxBytes: MAX_SAFETENSORS_BYTES,
+    what: "safetensors weights",
+    ...opts,
+  });
+  return parseSafetensors(bytes, path);
 }
 
 /** Write tensors as an F32 safetensors file, atomically. */

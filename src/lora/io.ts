@@ -5,8 +5,22 @@
  * @module
  */
 import { tf } from "../../backends/mod.ts";
-import { readSafetensors, type TensorData, writeFileAtomic, writeSafetensors } from "../io/mod.ts";
-import { LINEAR_MODULES, type LinearModule, linearShape, type ModelConfig } from "../model/mod.ts";
+import {
+  findNonFinite,
+  MAX_CONFIG_JSON_BYTES,
+  readSafetensors,
+  readTextChecked,
+  type TensorData,
+  writeFileAtomic,
+  writeSafetensors,
+} from "../io/mod.ts";
+import {
+  LINEAR_MODULES,
+  type LinearModule,
+  linearShape,
+  maxWeightFileBytes,
+  type ModelConfig,
+} from "../model/mod.ts";
 import { adapterFromTensors, type LoraAdapter, peftKey } from "./adapter.ts";
 import { AdapterInvalid, type LoraConfig, validateLoraConfig } from "./config.ts";
 
@@ -101,9 +115,13 @@ const KEY = /^base_model\.model\.(.+)\.lora_([AB])(?:\.default)?\.weight$/;
  */
 export async function loadAdapter(dir: string, model?: ModelConfig): Promise<LoraAdapter> {
   const cfgFile = `${dir}/adapter_config.json`;
+  const text = await readTextChecked(cfgFile, {
+    maxBytes: MAX_CONFIG_JSON_BYTES,
+    what: "adapter config",
+  });
   let json: unknown;
   try {
-    json = JSON.parse(await Deno.readTextFile(cfgFile));
+    json = JSON.parse(text);
   } catch (e) {
     throw new AdapterInvalid({
       file: cfgFile,
@@ -114,7 +132,10 @@ export async function loadAdapter(dir: string, model?: ModelConfig): Promise<Lor
   }
   const config = parsePeftConfig(json, cfgFile);
   const file = `${dir}/adapter_model.safetensors`;
-  const st = await readSafetensors(file);
+  const st = await readSafetensors(file, {
+    what: "adapter weights",
+    ...(model ? { maxBytes: maxWeightFileBytes(model) } : {}),
+  });
   const bad = (field: string, expected: string, found: string): never => {
     throw new AdapterInvalid({ file, field, expected, found });
   };
@@ -123,6 +144,14 @@ export async function loadAdapter(dir: string, model?: ModelConfig): Promise<Lor
     const m = KEY.exec(key);
     if (!m) bad(key, "keys like base_model.model.<module>.lora_A.weight", "an unknown key");
     const [, path, which] = m as RegExpExecArray;
+    const nf = findNonFinite(t.data);
+    if (nf) {
+      bad(
+        key,
+        "finite values",
+        `${nf.count} non-finite (first: ${nf.firstValue} at flat index ${nf.first})`,
+      );
+    }
     const entry = parts.get(path!) ?? {};
     entry[which as "A" | "B"] = t;
     parts.set(path!, entry);

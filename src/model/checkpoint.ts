@@ -5,7 +5,17 @@
  * @module
  */
 import { tf } from "../../backends/mod.ts";
-import { readSafetensors, type TensorData, writeFileAtomic, writeSafetensors } from "../io/mod.ts";
+import {
+  findNonFinite,
+  MAX_CONFIG_JSON_BYTES,
+  pathExistsSync,
+  readJsonChecked,
+  readSafetensors,
+  readTextChecked,
+  type TensorData,
+  writeFileAtomic,
+  writeSafetensors,
+} from "../io/mod.ts";
 import { type ModelConfig, parseModelConfig, toHfConfig } from "./config.ts";
 import { CheckpointCorrupt, ConfigInvalid } from "./errors.ts";
 import { type Params, paramShapes } from "./params.ts";
@@ -16,10 +26,18 @@ export interface LoadedModel {
   readonly params: Params;
 }
 
-/** Read and parse `<dir>/config.json`. */
+/**
+ * Read and parse `<dir>/config.json` (a regular file of at most 16 MiB).
+ *
+ * @throws {FileInvalid} when the file is missing, not a regular file or too large
+ * @throws {ConfigInvalid} for invalid JSON, or naming the field that is wrong
+ */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
   const file = `${dir}/config.json`;
-  const text = await Deno.readTextFile(file);
+  const text = await readTextChecked(file, {
+    maxBytes: MAX_CONFIG_JSON_BYTES,
+    what: "model config",
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -34,20 +52,22 @@ export async function loadModelConfig(dir: string): Promise<ModelConfig> {
   return parseModelConfig(json, file);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The largest safetensors file a model folder may hold: twice the model's weights at F32 plus
+ * 64 MiB (room for a duplicated tied embedding and small extra tensors). A larger file cannot
+ * be this model's and is refused before it is read.
+ */
+export function maxWeightFileBytes(c: ModelConfig): number {
+  let elements = 0;
+  for (const shape of paramShapes(c).values()) elements += shape.reduce((a, b) => a * b, 1);
+  return 2 * 4 * elements + 64 * 2 ** 20;
 }
 
 /** The safetensors files of a folder: the single file, or the shards of the index. */
 async function weightFiles(dir: string): Promise<string[]> {
-  if (await exists(`${dir}/model.safetensors`)) return [`${dir}/model.safetensors`];
+  if (pathExistsSync(`${dir}/model.safetensors`)) return [`${dir}/model.safetensors`];
   const indexFile = `${dir}/model.safetensors.index.json`;
-  if (!(await exists(indexFile))) {
+  if (!pathExistsSync(indexFile)) {
     throw new CheckpointCorrupt({
       file: dir,
       tensor: "<all>",
@@ -55,8 +75,8 @@ async function weightFiles(dir: string): Promise<string[]> {
       found: "neither",
     });
   }
-  const index = JSON.parse(await Deno.readTextFile(indexFile)) as { weight_map?: unknown };
-  const map = index.weight_map;
+  const index = await readJsonChecked(indexFile, { what: "shard index" });
+  const map = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== "object" || map === null) {
     throw new CheckpointCorrupt({
       file: indexFile,
@@ -81,14 +101,18 @@ async function weightFiles(dir: string): Promise<string[]> {
 
 /**
  * Load a model folder. Tensors the config does not need (e.g. rotary caches) are ignored; a
- * missing tensor or a shape mismatch is a {@link CheckpointCorrupt}.
+ * missing tensor, a shape mismatch or a non-finite value (NaN, infinity) is a
+ * {@link CheckpointCorrupt} naming the tensor. `known` skips re-reading `config.json`.
+ *
+ * @throws {FileInvalid} for a file that is not a regular file or is larger than the model
  */
-export async function loadModel(dir: string): Promise<LoadedModel> {
-  const config = await loadModelConfig(dir);
+export async function loadModel(dir: string, known?: ModelConfig): Promise<LoadedModel> {
+  const config = known ?? await loadModelConfig(dir);
   const shapes = paramShapes(config);
+  const maxBytes = maxWeightFileBytes(config);
   const found = new Map<string, { data: TensorData; file: string }>();
   for (const file of await weightFiles(dir)) {
-    const st = await readSafetensors(file);
+    const st = await readSafetensors(file, { maxBytes, what: "model weights" });
     for (const [name, t] of st.tensors) if (shapes.has(name)) found.set(name, { data: t, file });
   }
   for (const [name, shape] of shapes) {
@@ -107,6 +131,16 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
         tensor: name,
         expected: `shape [${shape}]`,
         found: `[${f.data.shape}]`,
+      });
+    }
+    const bad = findNonFinite(f.data.data);
+    if (bad) {
+      throw new CheckpointCorrupt({
+        file: f.file,
+        tensor: name,
+        expected: "finite values",
+        found: `${bad.count} non-finite value${bad.count === 1 ? "" : "s"} ` +
+          `(first: ${bad.firstValue} at flat index ${bad.first})`,
       });
     }
   }

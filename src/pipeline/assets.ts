@@ -14,7 +14,8 @@ import {
   loadModerationClassifier,
   makeHttpJudge,
 } from "../eval/mod.ts";
-import { loadModel } from "../model/mod.ts";
+import { loadAdapter, type LoraAdapter } from "../lora/mod.ts";
+import { loadModel, loadModelConfig, type ModelConfig, type Params } from "../model/mod.ts";
 import { loadTokenizer } from "../tokenizer/mod.ts";
 import type { LoadedLm } from "./stages.ts";
 
@@ -47,7 +48,11 @@ export function modelDir(cfg: ExperimentConfig): string {
   return cfg.model.path || EMBEDDED_DIR;
 }
 
-/** Load the model and its tokenizer; the tokenizer's vocabulary must fit the model's. */
+/**
+ * Load the model and its tokenizer. The config and tokenizer are checked (the tokenizer's ids
+ * must fit the model's vocabulary) before the weights are read; any failure is one
+ * {@link AssetInvalid} naming the folder and the file.
+ */
 export function loadLm(dir: string): Effect.Effect<LoadedLm, AssetInvalid> {
   return Effect.tryPromise({
     try: async () => {
@@ -61,18 +66,53 @@ export function loadLm(dir: string): Effect.Effect<LoadedLm, AssetInvalid> {
             : "no config.json here (expected a Hugging Face model folder)",
         });
       }
-      const { config, params } = await loadModel(dir);
-      const tokenizer = await loadTokenizer(dir);
+      const config = await loadModelConfig(dir);
+      const tokenizer = await loadTokenizer(dir, { vocabLimit: config.vocabSize });
       if (tokenizer.vocabSize > config.vocabSize) {
         throw new AssetInvalid({
           path: dir,
-          detail: `tokenizer has ${tokenizer.vocabSize} tokens but the model's vocab_size is ` +
-            `${config.vocabSize}`,
+          detail: `tokenizer.json uses ids up to ${tokenizer.vocabSize - 1} but config.json has ` +
+            `vocab_size ${config.vocabSize} (the model embeds ids 0..${config.vocabSize - 1}): ` +
+            "the tokenizer and the model do not belong together",
         });
       }
+      const { params } = await loadModel(dir, config);
       return { config, params, tokenizer };
     },
     catch: (e) => e instanceof AssetInvalid ? e : new AssetInvalid({ path: dir, detail: why(e) }),
+  });
+}
+
+/** Load a PEFT adapter folder for `model`; any failure is an {@link AssetInvalid} (exit 2). */
+export function loadAdapterFor(
+  dir: string,
+  model: ModelConfig,
+): Effect.Effect<LoraAdapter, AssetInvalid> {
+  return Effect.tryPromise({
+    try: async () => {
+      let info: Deno.FileInfo | null = null;
+      try {
+        info = await Deno.stat(dir);
+      } catch {
+        // reported below
+      }
+      if (!info?.isDirectory) {
+        throw new AssetInvalid({
+          path: dir,
+          detail: info ? "not a folder (expected a PEFT adapter folder)" : "no such folder",
+        });
+      }
+      return await loadAdapter(dir, model);
+    },
+    catch: (e) => e instanceof AssetInvalid ? e : new AssetInvalid({ path: dir, detail: why(e) }),
+  });
+}
+
+/** Load the aligned model a finished alignment stage saved; failures are {@link AssetInvalid}. */
+export function loadAlignedModel(dir: string): Effect.Effect<Params, AssetInvalid> {
+  return Effect.tryPromise({
+    try: async () => (await loadModel(dir)).params,
+    catch: (e) => new AssetInvalid({ path: dir, detail: why(e) }),
   });
 }
 

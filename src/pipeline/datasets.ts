@@ -14,11 +14,21 @@ import {
   mixAlignment,
   mixHarmful,
   type Mixture,
-  type SourceTooSmall,
+  SourceTooSmall,
   type SplitOverlap,
   splitSafety,
 } from "../data/mod.ts";
-import { corpusExamples, embeddedSuite } from "../embedded/mod.ts";
+import {
+  alignmentSet,
+  arithmeticTask,
+  corpusExamples,
+  harmfulEvalPrompts,
+  harmfulEvalSet,
+  harmfulSet,
+  harmfulTrainPrompts,
+  sentimentTask,
+  topicTask,
+} from "../embedded/mod.ts";
 import { shuffle } from "../data/rng.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
 
@@ -40,10 +50,38 @@ export interface Datasets {
 /** Any failure of the data stage. */
 export type DataError = DataInvalid | SourceTooSmall | SplitOverlap;
 
+/**
+ * Which datasets a command builds: `eval` needs only the evaluation sets, `align` only the
+ * alignment data; nothing else is generated or read.
+ */
+export interface DatasetNeeds {
+  /** Alignment data (the alignment stage; Lisa, BSO, EWC, Vlguard, KL in fine-tuning). */
+  readonly alignment: boolean;
+  /** Harmful fine-tuning data and the task training set (the user's data). */
+  readonly user: boolean;
+  /** Harmful evaluation prompts and the task test set. */
+  readonly evaluation: boolean;
+}
+
+/** Every dataset (the `run` and `finetune` commands, sweeps). */
+export const ALL_DATASETS: DatasetNeeds = { alignment: true, user: true, evaluation: true };
+
+/** The datasets a pipeline command uses. */
+export function datasetNeeds(command: "run" | "align" | "finetune" | "eval"): DatasetNeeds {
+  switch (command) {
+    case "eval":
+      return { alignment: false, user: false, evaluation: true };
+    case "align":
+      return { alignment: true, user: false, evaluation: false };
+    default:
+      return ALL_DATASETS;
+  }
+}
+
 const EMBEDDED_TASK = {
-  "embedded-sentiment": "sentiment",
-  "embedded-topic": "topic",
-  "embedded-arithmetic": "arithmetic",
+  "embedded-sentiment": sentimentTask,
+  "embedded-topic": topicTask,
+  "embedded-arithmetic": arithmeticTask,
 } as const;
 
 const FILE_FORMAT: Partial<Record<ExperimentConfig["data"]["task"], Format>> = {
@@ -63,42 +101,64 @@ function missing(field: string, task: string): DataInvalid {
   });
 }
 
-/** The embedded suite, sized from the config. */
-function embedded(cfg: ExperimentConfig): Datasets {
+/** Refuse a size larger than the embedded generator's pool, naming the setting. */
+function fitsPool(what: string, field: string, needed: number, pool: number): void {
+  if (needed > pool) {
+    throw new SourceTooSmall({ source: `embedded ${what} (${field})`, needed, available: pool });
+  }
+}
+
+/**
+ * The embedded suite's sets that `needs` asks for, sized from the config. Each set comes from
+ * its own seeded generator, so a set is the same whichever others are built (an `eval` sees
+ * the test prompts a `run` saw). The task is generated whole (train and test) because its
+ * split depends on both sizes.
+ */
+function embedded(cfg: ExperimentConfig, needs: DatasetNeeds): Datasets {
   const d = cfg.data;
+  const seed = d.embeddedSeed;
   const task = EMBEDDED_TASK[d.task as keyof typeof EMBEDDED_TASK];
-  const taskSizes = { train: Math.max(d.n, 1), test: cfg.eval.taskN };
-  const suite = embeddedSuite(d.embeddedSeed, {
-    alignment: d.alignmentN,
-    harmful: Math.max(1, Math.floor(d.p * d.n)),
-    harmfulEval: cfg.eval.harmfulN,
-    [task]: taskSizes,
-  });
-  const tt = suite.tasks[task];
-  // Benign instructions with helpful answers, relabelled as alignment data.
-  const helpful = Math.floor(d.alignmentHelpful * d.alignmentN);
-  const benign = corpusExamples(d.embeddedSeed + 1, helpful * 2)
-    .filter((e) => e.provenance.kind !== "harmful")
-    .slice(0, helpful)
-    .map((e) => ({ ...e, provenance: { ...e.provenance, kind: "alignment" as const } }));
-  const alignment = helpful
-    ? shuffle(
-      [...suite.alignment.slice(0, d.alignmentN - benign.length), ...benign],
-      d.embeddedSeed,
-    )
-    : suite.alignment;
+  let alignment: Example[] = [];
+  if (needs.alignment) {
+    fitsPool("alignment prompts", "data.alignmentN", d.alignmentN, harmfulTrainPrompts().length);
+    const refusals = alignmentSet(seed, d.alignmentN);
+    // Benign instructions with helpful answers, relabelled as alignment data.
+    const helpful = Math.floor(d.alignmentHelpful * d.alignmentN);
+    const benign = corpusExamples(seed + 1, helpful * 2)
+      .filter((e) => e.provenance.kind !== "harmful")
+      .slice(0, helpful)
+      .map((e) => ({ ...e, provenance: { ...e.provenance, kind: "alignment" as const } }));
+    alignment = helpful
+      ? shuffle([...refusals.slice(0, d.alignmentN - benign.length), ...benign], seed)
+      : refusals;
+  }
+  const poison = Math.max(1, Math.floor(d.p * d.n));
+  if (needs.user) {
+    fitsPool("harmful prompts", "data.p x data.n", poison, harmfulTrainPrompts().length);
+  }
+  if (needs.evaluation) {
+    fitsPool(
+      "harmful evaluation prompts",
+      "eval.harmfulN",
+      cfg.eval.harmfulN,
+      harmfulEvalPrompts().length,
+    );
+  }
+  const tt = needs.user || needs.evaluation
+    ? task(seed, { train: Math.max(d.n, 1), test: cfg.eval.taskN })
+    : { train: [], test: [] };
   return {
     alignment,
-    harmful: suite.harmful,
-    harmfulEval: suite.harmfulEval,
-    taskTrain: tt.train,
-    taskTest: tt.test,
+    harmful: needs.user ? harmfulSet(seed, poison) : [],
+    harmfulEval: needs.evaluation ? harmfulEvalSet(seed, cfg.eval.harmfulN) : [],
+    taskTrain: needs.user ? tt.train : [],
+    taskTest: needs.evaluation ? tt.test : [],
     skipped: {},
   };
 }
 
-/** Datasets from files named in the config. */
-function fromFiles(cfg: ExperimentConfig): Effect.Effect<Datasets, DataError> {
+/** The datasets `needs` asks for, from files named in the config; other files are not read. */
+function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Datasets, DataError> {
   return Effect.gen(function* () {
     const d = cfg.data;
     const skipped: Record<string, number> = {};
@@ -107,20 +167,36 @@ function fromFiles(cfg: ExperimentConfig): Effect.Effect<Datasets, DataError> {
         Effect.tap((l) => Effect.sync(() => void (skipped[file] = l.skipped))),
         Effect.map((l) => l.examples),
       );
-    if (!d.taskPath) return yield* Effect.fail(missing("data.taskPath", d.task));
-    if (!d.taskTestPath) return yield* Effect.fail(missing("data.taskTestPath", d.task));
-    if (!d.harmfulPath) return yield* Effect.fail(missing("data.harmfulPath", d.task));
+    const needHarmful = needs.user || (needs.evaluation && !d.harmfulEvalPath);
+    if (needs.user && !d.taskPath) return yield* Effect.fail(missing("data.taskPath", d.task));
+    if (needs.evaluation && !d.taskTestPath) {
+      return yield* Effect.fail(missing("data.taskTestPath", d.task));
+    }
+    if (needHarmful && !d.harmfulPath) {
+      return yield* Effect.fail(missing("data.harmfulPath", d.task));
+    }
     const format = FILE_FORMAT[d.task];
     const fmt = format ? { format } : {};
-    const taskTrain = yield* load(d.taskPath, { ...fmt, kind: "task", limit: d.n });
-    const taskTest = yield* load(d.taskTestPath, { ...fmt, kind: "task", limit: cfg.eval.taskN });
-    const unsafe = yield* load(d.harmfulPath, { isSafe: false, kind: "harmful" });
+    const taskTrain = needs.user
+      ? yield* load(d.taskPath, { ...fmt, kind: "task", limit: d.n })
+      : [];
+    const taskTest = needs.evaluation
+      ? yield* load(d.taskTestPath, { ...fmt, kind: "task", limit: cfg.eval.taskN })
+      : [];
+    const unsafe = needHarmful
+      ? yield* load(d.harmfulPath, { isSafe: false, kind: "harmful" })
+      : [];
     let alignment: Example[];
     let harmful: Example[];
     let harmfulEval: Example[];
     if (d.harmfulEvalPath) {
       harmful = unsafe;
-      harmfulEval = yield* load(d.harmfulEvalPath, { isSafe: false, limit: cfg.eval.harmfulN });
+      harmfulEval = needs.evaluation
+        ? yield* load(d.harmfulEvalPath, { isSafe: false, limit: cfg.eval.harmfulN })
+        : [];
+    } else if (!needHarmful) {
+      harmful = [];
+      harmfulEval = [];
     } else {
       const poison = Math.floor(d.p * d.n);
       const split = yield* Effect.try({
@@ -135,22 +211,41 @@ function fromFiles(cfg: ExperimentConfig): Effect.Effect<Datasets, DataError> {
       harmful = split.harmful;
       harmfulEval = split.evaluation;
     }
-    if (d.alignmentPath) {
+    if (needs.alignment && d.alignmentPath) {
       alignment = yield* load(d.alignmentPath, { kind: "alignment", limit: d.alignmentN });
     } else {
       alignment = [];
     }
+    if (!needs.user) harmful = [];
+    if (!needs.evaluation) harmfulEval = [];
     return { alignment, harmful, harmfulEval, taskTrain, taskTest, skipped };
   });
 }
 
 /**
- * Load (or generate) every dataset of the experiment and check that no training set shares a
- * prompt with an evaluation set.
+ * Load (or generate) the datasets `needs` asks for (default: all) and check that no training
+ * set shares a prompt with an evaluation set.
  */
-export function loadDatasets(cfg: ExperimentConfig): Effect.Effect<Datasets, DataError> {
+export function loadDatasets(
+  cfg: ExperimentConfig,
+  needs: DatasetNeeds = ALL_DATASETS,
+): Effect.Effect<Datasets, DataError> {
   return Effect.gen(function* () {
-    const ds = cfg.data.task in EMBEDDED_TASK ? embedded(cfg) : yield* fromFiles(cfg);
+    const ds = cfg.data.task in EMBEDDED_TASK
+      ? yield* Effect.try({
+        try: () => embedded(cfg, needs),
+        catch: (e): DataError =>
+          e instanceof SourceTooSmall || (e as { _tag?: string })._tag === "SplitOverlap"
+            ? e as DataError
+            : new DataInvalid({
+              file: "(embedded suite)",
+              line: 0,
+              field: "data.n / eval.taskN",
+              expected: `sizes the ${cfg.data.task} generator can produce`,
+              found: e instanceof Error ? e.message : String(e),
+            }),
+      })
+      : yield* fromFiles(cfg, needs);
     yield* Effect.try({
       try: () => {
         const evalSets = [

@@ -9,14 +9,13 @@ import { Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
 import { countByKind } from "../data/mod.ts";
 import type { Judge } from "../eval/mod.ts";
-import { loadAdapter } from "../lora/mod.ts";
-import { disposeParams, loadModel, type Params } from "../model/mod.ts";
+import { disposeParams, type Params } from "../model/mod.ts";
 import { latestCheckpoint } from "../train/mod.ts";
-import { type Datasets, loadDatasets, userData } from "./datasets.ts";
+import { datasetNeeds, type Datasets, loadDatasets, userData } from "./datasets.ts";
 import { evaluate, type ModelMetrics, type ModelUnderTest } from "./evaluate.ts";
 import { alignStage, finetuneStage, type LoadedLm } from "./stages.ts";
 import { readJsonOrNull, writeJson } from "./rundir.ts";
-import { loadJudge, loadLm, modelDir } from "./assets.ts";
+import { loadAdapterFor, loadAlignedModel, loadJudge, loadLm, modelDir } from "./assets.ts";
 import { experimentReport } from "./report.ts";
 import { writeReport } from "../report/mod.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -117,8 +116,8 @@ export function alignPhase(cfg: ExperimentConfig, lm: LoadedLm, ds: Datasets, di
     const stageDir = `${dir}/align`;
     const done = yield* Effect.promise(() => readJsonOrNull<TrainSummary>(`${stageDir}/done.json`));
     if (done) {
-      const loaded = yield* Effect.promise(() => loadModel(alignedDir));
-      return { aligned: loaded.params, train: done };
+      const loaded = yield* loadAlignedModel(alignedDir);
+      return { aligned: loaded, train: done };
     }
     const r = yield* alignStage(
       cfg,
@@ -208,7 +207,9 @@ const hasCheckpoint = (dir: string): boolean => {
 export function runPipeline(cfg: ExperimentConfig, runDir: string, command: PipelineCommand) {
   return Effect.gen(function* () {
     const lm = yield* loadLm(modelDir(cfg));
-    const ds = yield* loadDatasets(cfg);
+    const ds = yield* loadDatasets(cfg, datasetNeeds(command)).pipe(
+      Effect.tapError(() => Effect.sync(() => disposeParams(lm.params))),
+    );
     const judge = command === "align" ? null : yield* loadJudge(cfg);
     const methods = cfg.method.compare.length ? [...cfg.method.compare] : [cfg.method.name];
     const rows: ModelRow[] = [];
@@ -226,15 +227,16 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
     const program = Effect.gen(function* () {
       if (command === "eval") {
         const adapters = cfg.eval.adapterPath
-          ? [yield* Effect.promise(() => loadAdapter(cfg.eval.adapterPath, lm.config))]
+          ? [yield* loadAdapterFor(cfg.eval.adapterPath, lm.config)]
           : [];
         const m = {
           label: cfg.eval.adapterPath ? "adapted" : "model",
           params: lm.params,
           adapters,
         };
-        rows.push(
-          yield* evaluatePhase(cfg, lm, m, evalData, judge!, `${runDir}/eval`, null, NO_TRAIN),
+        yield* evaluatePhase(cfg, lm, m, evalData, judge!, `${runDir}/eval`, null, NO_TRAIN).pipe(
+          Effect.tap((r) => Effect.sync(() => rows.push(r))),
+          Effect.ensuring(Effect.sync(() => adapters.forEach((a) => a.dispose()))),
         );
         return;
       }

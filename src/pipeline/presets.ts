@@ -24,3 +24,15 @@ export const EMBEDDED_PRESET = {
   eval: { harmfulN: 100, taskN: 100, maxNewTokens: 32, batchSize: 25 },
   output: { checkpointEvery: 50 },
 } as const;
+
+/**
+ * Sizes for the embedded benchmark under a user's model (`model.path` set, `data.task` an
+ * embedded task). The reference sizes exceed what the generators hold (10000 alignment
+ * samples from 1260 training prompts, 1000 evaluation prompts from 504), so these take their
+ * place; every other setting keeps its reference value, and the user's file and flags still
+ * win.
+ */
+export const EMBEDDED_DATA_SIZES = {
+  data: { alignmentN: 1000 },
+  eval: { harmfulN: 500 },
+} as const;

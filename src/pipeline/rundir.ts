@@ -6,7 +6,7 @@
  */
 import { Data, Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
-import { writeFileAtomic } from "../io/mod.ts";
+import { pathExistsSync, readJsonChecked, writeFileAtomic } from "../io/mod.ts";
 
 /** A run directory could not be created or written. */
 export class RunDirInvalid extends Data.TaggedError("RunDirInvalid")<{
@@ -38,14 +38,10 @@ export function writeJson(path: string, value: unknown): Promise<void> {
   return writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n"));
 }
 
-/** Read a JSON file, or null when it does not exist. */
+/** Read a JSON file (a regular file of at most 16 MiB), or null when it does not exist. */
 export async function readJsonOrNull<T>(path: string): Promise<T | null> {
-  try {
-    return JSON.parse(await Deno.readTextFile(path)) as T;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+  if (!pathExistsSync(path)) return null;
+  return await readJsonChecked(path, { what: "run record" }) as T;
 }
 
 /**

@@ -7,7 +7,13 @@
  */
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Data } from "effect";
-import { writeFileAtomic } from "../io/mod.ts";
+import {
+  MAX_CONFIG_JSON_BYTES,
+  MAX_TOKENIZER_JSON_BYTES,
+  pathExistsSync,
+  readTextChecked,
+  writeFileAtomic,
+} from "../io/mod.ts";
 
 /** A tokenizer file or config is malformed or lacks something required. */
 export class TokenizerInvalid extends Data.TaggedError("TokenizerInvalid")<{
@@ -52,11 +58,20 @@ const tokenText = (v: unknown): string | null =>
     ? (v as { content: string }).content
     : null;
 
+/** Options of {@link tokenizerFromJson} and {@link loadTokenizer}. */
+export interface TokenizerOptions {
+  /** Ids must stay below this (the model's `vocab_size`); decides how a missing PAD is made. */
+  readonly vocabLimit?: number;
+}
+
 /** The PAD token text added when a tokenizer has none. */
 export const ADDED_PAD = "<pad>";
 
 /**
- * Build a tokenizer from `tokenizer.json` and `tokenizer_config.json` objects.
+ * Build a tokenizer from `tokenizer.json` and `tokenizer_config.json` objects. Without a PAD
+ * token one is added after the largest id, unless that id would not fit `opts.vocabLimit`
+ * (the model's embedding rows, e.g. Llama 3's 128256): then EOS doubles as PAD, which is safe
+ * because padding is excluded by the attention mask and the labels, never by its id.
  *
  * @throws {TokenizerInvalid} for a malformed tokenizer.json, an unsupported model type, or a
  *   missing/unknown EOS token
@@ -65,6 +80,7 @@ export function tokenizerFromJson(
   json: unknown,
   config: Record<string, unknown> = {},
   file = "tokenizer.json",
+  opts: TokenizerOptions = {},
 ): TextTokenizer {
   const bad = (field: string, expected: string, found: unknown, f = file): never => {
     throw new TokenizerInvalid({
@@ -100,9 +116,16 @@ export function tokenizerFromJson(
   if (eosId === undefined) bad("eos_token", "a token in the vocabulary", eosText, cfgFile);
   const bosId = bosText === null ? null : tok.token_to_id(bosText) ?? null;
   let addedPad = false;
+  const nextId = () => Math.max(-1, ...allIds()) + 1;
+  if (
+    (padText === null || tok.token_to_id(padText) === undefined) &&
+    opts.vocabLimit !== undefined && nextId() >= opts.vocabLimit
+  ) {
+    padText = eosText!;
+  }
   if (padText === null || tok.token_to_id(padText) === undefined) {
     padText = padText ?? ADDED_PAD;
-    const id = Math.max(-1, ...allIds()) + 1;
+    const id = nextId();
     tokenJson = {
       ...j,
       added_tokens: [...(added as unknown[]), {
@@ -156,14 +179,13 @@ function construct(
   }
 }
 
-async function readJson(file: string, optional: boolean): Promise<Record<string, unknown> | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    if (optional && e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
+async function readJson(
+  file: string,
+  optional: boolean,
+  maxBytes: number,
+): Promise<Record<string, unknown> | null> {
+  if (optional && !pathExistsSync(file)) return null;
+  const text = await readTextChecked(file, { maxBytes, what: "tokenizer" });
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -177,11 +199,15 @@ async function readJson(file: string, optional: boolean): Promise<Record<string,
 }
 
 /** Load `<dir>/tokenizer.json` and (when present) `<dir>/tokenizer_config.json`. */
-export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
+export async function loadTokenizer(
+  dir: string,
+  opts: TokenizerOptions = {},
+): Promise<TextTokenizer> {
   const file = `${dir}/tokenizer.json`;
-  const json = await readJson(file, false);
-  const config = (await readJson(`${dir}/tokenizer_config.json`, true)) ?? {};
-  return tokenizerFromJson(json, config, file);
+  const json = await readJson(file, false, MAX_TOKENIZER_JSON_BYTES);
+  const config = (await readJson(`${dir}/tokenizer_config.json`, true, MAX_CONFIG_JSON_BYTES)) ??
+    {};
+  return tokenizerFromJson(json, config, file, opts);
 }
 
 /** Write `tokenizer.json` and `tokenizer_config.json` (atomically). */

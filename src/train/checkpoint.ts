@@ -9,6 +9,12 @@
 import { createHash } from "node:crypto";
 import { Effect } from "effect";
 import type { tf } from "../../backends/mod.ts";
+import {
+  MAX_CONFIG_JSON_BYTES,
+  MAX_SAFETENSORS_BYTES,
+  readFileCheckedSync,
+  readTextCheckedSync,
+} from "../io/read.ts";
 import { CheckpointCorrupt, TrainIOError } from "./errors.ts";
 import type { AdamWState } from "./optimizer.ts";
 import type { Anchors } from "./proximal.ts";
@@ -160,7 +166,12 @@ function readVerified(dir: string): LoadedCheckpoint {
   const bad = (file: string, reason: string) => new CheckpointCorrupt({ file, reason });
   let manifest: { sha256?: Record<string, string> };
   try {
-    manifest = JSON.parse(Deno.readTextFileSync(`${dir}/manifest.json`));
+    manifest = JSON.parse(
+      readTextCheckedSync(`${dir}/manifest.json`, {
+        maxBytes: MAX_CONFIG_JSON_BYTES,
+        what: "checkpoint manifest",
+      }),
+    );
   } catch (e) {
     throw bad(`${dir}/manifest.json`, `unreadable: ${e instanceof Error ? e.message : e}`);
   }
@@ -171,7 +182,7 @@ function readVerified(dir: string): LoadedCheckpoint {
     if (!want) throw bad(`${dir}/manifest.json`, `no checksum for ${name}`);
     let b: Uint8Array;
     try {
-      b = Deno.readFileSync(path);
+      b = readFileCheckedSync(path, { maxBytes: MAX_SAFETENSORS_BYTES, what: "checkpoint" });
     } catch (e) {
       throw bad(path, `unreadable: ${e instanceof Error ? e.message : e}`);
     }
