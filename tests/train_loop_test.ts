@@ -59,10 +59,19 @@ for (const backend of await testBackends()) {
     assert.deepEqual(states, stateSequence(20, 3, 4));
     const of = (s: number) => states[s]!;
     for (const r of result.records) {
-      if (r.step < 2 || isSwitch(r.step, of)) {
-        assert.equal(r.proximal, 0, `step ${r.step}: gate off or fresh anchor`); // ceil(0.1*20)=2
+      // ceil(0.1 * 20) = 2 is inside the first alignment state: the gate opens at the switch, 3.
+      if (r.step < 3 || isSwitch(r.step, of)) {
+        assert.equal(r.proximal, 0, `step ${r.step}: gate off or fresh anchor`);
+        assert.equal(r.proximalGradNorm, 0, `step ${r.step}: no proximal gradient`);
       } else {
         assert.ok(r.proximal > 0, `step ${r.step}: anchor kept since the switch`);
+        // ||rho (w - a)|| = sqrt(2 rho P), and the total is at most the sum of the parts.
+        const want = Math.sqrt(2 * 0.5 * r.proximal);
+        assert.ok(Math.abs(r.proximalGradNorm - want) <= 1e-4 * Math.max(1, want), `${r.step}`);
+        assert.ok(r.gradNorm <= r.dataGradNorm + r.proximalGradNorm + 1e-5, `step ${r.step}`);
+      }
+      if (r.proximalGradNorm === 0) {
+        assert.ok(Math.abs(r.gradNorm - r.dataGradNorm) <= 1e-5 * Math.max(1, r.gradNorm));
       }
     }
     assert.deepEqual(result.drift.map((d) => d.step), [3, 7, 10, 14, 17]);
@@ -79,12 +88,14 @@ for (const backend of await testBackends()) {
     );
     assert.equal(log.length, 20);
     assert.deepEqual(Object.keys(log[0]).sort(), [
+      "dataGradNorm",
       "finite",
       "gradNorm",
       "loss",
       "lr",
       "penalty",
       "proximal",
+      "proximalGradNorm",
       "state",
       "step",
       "tokensPerSec",

@@ -6,9 +6,12 @@ import {
   decodeTensors,
   encodeTensors,
   proximalGate,
+  proximalGateStep,
+  proximalGradient,
   proximalTerm,
   snapshot,
   squaredDistance,
+  stateAt,
 } from "../src/train/mod.ts";
 import { leakedTensors, testBackends, useBackend } from "./_helpers.ts";
 import { read, readTidy } from "./train_toy.ts";
@@ -102,6 +105,19 @@ for (const backend of await testBackends()) {
       tf.dispose(out);
     });
     assert.equal(leaked, 0);
+    // The closed form equals the tape's gradient; its norm is rho * sqrt(S).
+    const closed = await leakedTensors(async () => {
+      const out = tf.tidy(() => {
+        const p = proximalGradient({ w, b }, anchors, rho);
+        return [p.value, p.norm, p.grads.w!, p.grads.b!];
+      });
+      close(await read(out[0]!), [(rho / 2) * 18], 1e-5);
+      close(await read(out[1]!), [rho * Math.sqrt(18)], 1e-5);
+      close(await read(out[2]!), [0.5, 0, 1, 1.5], 1e-5);
+      close(await read(out[3]!), [-1], 1e-5);
+      tf.dispose(out);
+    });
+    assert.equal(closed, 0);
     const [zero] = await readTidy(() => proximalTerm({ w, b }, anchors, 0));
     assert.equal(zero, 0);
     assert.equal(await squaredDistance(anchors, { w, b }), 18);
@@ -122,11 +138,22 @@ for (const backend of await testBackends()) {
   });
 }
 
-Deno.test("proximal gate: off for the first ceil(warmup * total) steps", () => {
-  assert.equal(proximalGate(0, 100), false);
-  assert.equal(proximalGate(9, 100), false);
-  assert.equal(proximalGate(10, 100), true);
-  assert.equal(proximalGate(2, 25, 0.1), false); // ceil(2.5) = 3
-  assert.equal(proximalGate(3, 25, 0.1), true);
-  assert.equal(proximalGate(0, 100, 0), true);
+Deno.test("proximal gate: opens at the first state start at or after the warm-up", () => {
+  const of = (k1: number, k2: number) => (s: number) => stateAt(s, k1, k2);
+  // The embedded preset's shape: warm-up ends at 30, mid fine-tune state; the gate waits for
+  // the alignment state that starts at 100 (the reference's 2,000 of 20,000 is a boundary).
+  assert.equal(proximalGateStep(300, 0.1, of(10, 90)), 100);
+  assert.equal(proximalGate(99, 300, 0.1, of(10, 90)), false);
+  assert.equal(proximalGate(100, 300, 0.1, of(10, 90)), true);
+  // The reference: 20,000 steps, 100:900, 10% -> 2,000, itself a state start.
+  assert.equal(proximalGateStep(20000, 0.1, of(100, 900)), 2000);
+  // A warm-up ending exactly at a fine-tune start opens there; ceil(2.5) = 3 is a start of 3:4.
+  assert.equal(proximalGateStep(25, 0.1, of(3, 4)), 3);
+  assert.equal(proximalGateStep(25, 0.2, of(3, 4)), 7); // ceil(5) = 5 is mid-state -> 7
+  // No warm-up: on from step 0. No state start left: never on.
+  assert.equal(proximalGateStep(100, 0, of(10, 90)), 0);
+  assert.equal(proximalGateStep(100, 0.5, of(10, 90)), 100);
+  assert.equal(proximalGate(99, 100, 0.5, of(10, 90)), false);
+  // A single-state schedule (K1 = 0) has no switch after step 0.
+  assert.equal(proximalGateStep(50, 0.1, of(0, 10)), 50);
 });

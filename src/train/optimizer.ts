@@ -110,6 +110,12 @@ export function createAdamW(
   };
 }
 
+/** `sqrt(sum ||g||^2)` over a record of gradients (0 for an empty record); inside `tf.tidy`. */
+export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
+  const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+  return (parts.length ? tf.sqrt(tf.addN(parts)) : tf.scalar(0)) as tf.Scalar;
+}
+
 /**
  * Scale `grads` so their global L2 norm is at most `maxNorm` (PyTorch's `clip_grad_norm_`:
  * coefficient `maxNorm / (norm + 1e-6)`, capped at 1). Returns the clipped gradients and the
@@ -119,8 +125,7 @@ export function clipByGlobalNorm(
   grads: Record<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
-  const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-  const norm = (parts.length ? tf.sqrt(tf.addN(parts)) : tf.scalar(0)) as tf.Scalar;
+  const norm = globalNorm(grads);
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads, norm };
   const coef = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
   const out: Record<string, tf.Tensor> = {};

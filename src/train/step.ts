@@ -1,7 +1,9 @@
 /**
- * One optimizer step of the current Lisa state: the method's objective (+ the proximal term
- * when gated on) → gradients of the trainable weights → global-norm clipping → AdamW, all
- * inside `tf.tidy`. Returns plain numbers, read back with one asynchronous download per step
+ * One optimizer step of the current Lisa state: the method's objective → gradients of the
+ * trainable weights, plus the proximal gradient `rho * (w - anchor)` when the term is gated on
+ * → global-norm clipping → AdamW, all inside `tf.tidy`. The proximal gradient is added in
+ * closed form rather than through the tape, so the data and proximal gradient norms (both
+ * before clipping) are logged apart: their ratio says how hard the term pulls. Returns plain numbers, read back with one asynchronous download per step
  * (WebGPU has no synchronous read in Deno). A non-finite loss or gradient norm skips the update
  * and is reported with `finite: false`, so the weights stay those of the last good step.
  *
@@ -11,9 +13,9 @@ import { tf } from "../../backends/mod.ts";
 import { learningRate, type LrOptions } from "./lr_schedule.ts";
 import type { Method } from "./methods/types.ts";
 import type { AdamW } from "./optimizer.ts";
-import { clipByGlobalNorm } from "./optimizer.ts";
+import { clipByGlobalNorm, globalNorm } from "./optimizer.ts";
 import type { TrainingProblem } from "./problem.ts";
-import { type Anchors, proximalGate, proximalTerm } from "./proximal.ts";
+import { type Anchors, proximalGate, proximalGradient } from "./proximal.ts";
 import type { LisaState } from "./schedule.ts";
 
 /** What one step reports (one line of the run log). */
@@ -28,8 +30,12 @@ export interface StepRecord {
   readonly penalty: number;
   /** Proximal term value (0 when off or rho = 0). */
   readonly proximal: number;
-  /** Global gradient norm before clipping. */
+  /** Global norm of the whole gradient (data + penalty + proximal) before clipping. */
   readonly gradNorm: number;
+  /** Global norm of the objective's gradient (data loss + the method's penalty), before clipping. */
+  readonly dataGradNorm: number;
+  /** Global norm of the proximal gradient `rho * (w - anchor)` (0 when off), before clipping. */
+  readonly proximalGradNorm: number;
   /** Learning rate used. */
   readonly lr: number;
   /** False when the loss or gradient norm was NaN/Inf (the update was skipped). */
@@ -70,7 +76,7 @@ export async function biStateStep<B>(input: StepInput<B>): Promise<StepRecord> {
   const state = method.stateAt(step);
   const lr = learningRate(step, input.lr);
   const proximalOn = method.rho > 0 && anchors !== null &&
-    proximalGate(step, input.lr.totalSteps, method.proximalWarmup);
+    proximalGate(step, input.lr.totalSteps, method.proximalWarmup, (s) => method.stateAt(s));
   const names = Object.keys(problem.trainable);
   const vars = Object.values(problem.trainable);
   const byVar = new Map(vars.map((v, i) => [v.name, names[i]!]));
@@ -81,25 +87,42 @@ export async function biStateStep<B>(input: StepInput<B>): Promise<StepRecord> {
     let parts: tf.Scalar[] = [];
     const { value, grads } = tf.variableGrads(() => {
       const o = objective();
-      const prox = proximalOn ? proximalTerm(problem.trainable, anchors!, method.rho) : null;
-      const terms = [o.loss, ...(o.penalty ? [o.penalty] : []), ...(prox ? [prox] : [])];
       // Kept so their values survive the tape's own tidy; disposed below.
-      parts = [o.loss, o.penalty ?? tf.scalar(0), prox ?? tf.scalar(0)].map((t) => tf.keep(t));
-      return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
+      parts = [o.loss, o.penalty ?? tf.scalar(0)].map((t) => tf.keep(t));
+      return (o.penalty ? tf.add(o.loss, o.penalty) : o.loss) as tf.Scalar;
     }, vars);
-    const byName: Record<string, tf.Tensor> = {};
+    const data: Record<string, tf.Tensor> = {};
     for (const [vname, g] of Object.entries(grads)) {
       const key = byVar.get(vname);
-      if (key) byName[key] = g;
+      if (key) data[key] = g;
     }
-    const clipped = clipByGlobalNorm(byName, input.maxGradNorm ?? 1.0);
-    const numbers = tf.keep(tf.stack([value, ...parts, clipped.norm])); // [5]
+    const dataNorm = globalNorm(data);
+    let total = data;
+    let proximal: tf.Scalar = tf.scalar(0);
+    let proximalNorm: tf.Scalar = tf.scalar(0);
+    if (proximalOn) {
+      const prox = proximalGradient(problem.trainable, anchors!, method.rho);
+      proximal = prox.value;
+      proximalNorm = prox.norm;
+      total = {};
+      for (const name of names) {
+        const g = prox.grads[name]!;
+        total[name] = data[name] ? tf.add(data[name]!, g) : g;
+      }
+    }
+    const clipped = clipByGlobalNorm(total, input.maxGradNorm ?? 1.0);
+    const objectiveValue = tf.add(value, proximal);
+    const numbers = tf.keep(
+      tf.stack([objectiveValue, ...parts, proximal, clipped.norm, dataNorm, proximalNorm]),
+    ); // [7]
     tf.dispose(parts);
     for (const g of Object.values(clipped.grads)) tf.keep(g);
     return { grads: clipped.grads, numbers };
   });
   try {
-    const [total, loss, penalty, proximal, gradNorm] = Array.from(await numbers.data());
+    const [total, loss, penalty, proximal, gradNorm, dataGradNorm, proximalGradNorm] = Array.from(
+      await numbers.data(),
+    );
     const finite = Number.isFinite(total) && Number.isFinite(gradNorm);
     if (finite) tf.tidy(() => optimizer.apply(grads, lr));
     return {
@@ -110,6 +133,8 @@ export async function biStateStep<B>(input: StepInput<B>): Promise<StepRecord> {
       penalty: penalty!,
       proximal: proximal!,
       gradNorm: gradNorm!,
+      dataGradNorm: dataGradNorm!,
+      proximalGradNorm: proximalGradNorm!,
       finite,
     };
   } finally {
