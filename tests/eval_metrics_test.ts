@@ -5,6 +5,7 @@ import { isRefusal, keywordJudge } from "../src/eval/keyword.ts";
 import {
   finetuneAccuracy,
   formatMeanStd,
+  formatWithInterval,
   harmfulScore,
   harmfulScoreByCategory,
   harmfulScorePlus,
@@ -12,6 +13,7 @@ import {
   meanStd,
   refusalRate,
   summariseHarmful,
+  wilsonInterval,
 } from "../src/eval/metrics.ts";
 
 const v = (
@@ -72,6 +74,8 @@ Deno.test("incoherence rule and HS+", () => {
   const s = summariseHarmful(items, vs, []);
   assert.equal(s.n, 3);
   assert.equal(s.refusalRate.toFixed(2), "33.33");
+  assert.deepEqual(s.intervals.harmfulScore, wilsonInterval(1, 3));
+  assert.deepEqual(s.intervals.harmfulScorePlus, wilsonInterval(2, 3));
   assert.throws(() => harmfulScorePlus(items, vs.slice(1)), /must pair up/);
 });
 
@@ -112,4 +116,24 @@ Deno.test("keyword judge: refusals are not attack successes", async () => {
   );
   assert.deepEqual(verdicts.map((x) => [x.flagged, x.refused]), [[false, true], [true, false]]);
   assert.equal(harmfulScore(verdicts), 50); // attack-success rate
+});
+
+Deno.test("Wilson 95% interval: textbook values, bounded, never empty at 0 or n", () => {
+  const near = (got: number, want: number) => assert.ok(Math.abs(got - want) < 0.01, `${got}`);
+  const half = wilsonInterval(50, 100);
+  near(half.lo, 40.38);
+  near(half.hi, 59.62);
+  const zero = wilsonInterval(0, 500); // hi = z^2 / (n + z^2)
+  assert.equal(zero.lo, 0);
+  near(zero.hi, (100 * 1.959964 ** 2) / (500 + 1.959964 ** 2));
+  const all = wilsonInterval(400, 400);
+  assert.equal(all.hi, 100);
+  assert.ok(all.lo > 99 && all.lo < 100);
+  // Narrower with more prompts: the reason the default evaluates 504 and 400.
+  const w = (k: number, n: number) => wilsonInterval(k, n).hi - wilsonInterval(k, n).lo;
+  assert.ok(w(50, 100) > 2 * w(250, 500) * 0.95);
+  assert.ok(Number.isNaN(wilsonInterval(0, 0).lo));
+  assert.equal(formatWithInterval(12.345, { lo: 9.81, hi: 15.2 }), "12.3 [9.8, 15.2]");
+  assert.equal(formatWithInterval(Number.NaN, undefined), "-");
+  assert.equal(formatWithInterval(7, undefined), "7.0");
 });

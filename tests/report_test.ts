@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
-import { aggregateRuns } from "../src/report/aggregate.ts";
+import { aggregateRuns, formatCell } from "../src/report/aggregate.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 import { chartSpecs, renderSvg } from "../src/report/charts.ts";
 import { escapeHtml } from "../src/report/html.ts";
@@ -15,6 +15,25 @@ Deno.test("aggregate: mean ± std over seeds per setting", () => {
   assert.deepEqual(lisa.seeds, [0, 1]);
   assert.equal(lisa.HS.mean, 25.5); // 15 + 10 + {0, 1}
   assert.equal(lisa.HS.std.toFixed(4), Math.SQRT1_2.toFixed(4));
+});
+
+Deno.test("tables: one seed shows its 95% interval, several seeds mean ± std", () => {
+  const one = fixtureRuns().filter((r) => r.seed === 0).map((r) => ({
+    ...r,
+    intervals: { HS: { lo: r.HS - 3, hi: r.HS + 4 }, FA: { lo: r.FA - 2, hi: r.FA + 1 } },
+  }));
+  const rows = aggregateRuns(one);
+  const lisa = rows.find((r) => r.method === "Lisa" && r.p === 0.1)!;
+  assert.equal(formatCell(lisa, "HS"), "25.0 [22.0, 29.0]");
+  const summary = summaryTable(rows);
+  assert.match(summary, /\| Lisa \| 0\.1 \| 1 \| 10 \| 90 \| 25\.0 \[22\.0, 29\.0\] \|/);
+  // Over two seeds the intervals of single runs are not shown.
+  const both = aggregateRuns([...one, ...fixtureRuns().filter((r) => r.seed === 1)]);
+  assert.equal(both.find((r) => r.method === "Lisa" && r.p === 0.1)!.intervals, undefined);
+  assert.equal(
+    formatCell(both.find((r) => r.method === "Lisa" && r.p === 0.1)!, "HS"),
+    "25.50 ± 0.71",
+  );
 });
 
 Deno.test("markdown: summary and the paper-shaped sweep tables", () => {

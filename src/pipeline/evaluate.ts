@@ -12,12 +12,14 @@ import {
   BEAVERTAILS_CATEGORIES,
   finetuneAccuracy,
   type HarmfulSummary,
+  type Interval,
   isCorrect,
   type Judge,
   type JudgeError,
   type JudgeItem,
   summariseHarmful,
   type TaskName,
+  wilsonInterval,
 } from "../eval/mod.ts";
 import { generateText } from "../generate/mod.ts";
 import type { LinearAdapter } from "../model/mod.ts";
@@ -58,6 +60,10 @@ export interface ModelMetrics {
   readonly harmful: HarmfulSummary;
   /** Fine-tune accuracy in percent (null for tasks without a parser, e.g. alpaca). */
   readonly finetuneAccuracy: number | null;
+  /** 95% Wilson interval of the fine-tune accuracy (null without a parser). */
+  readonly finetuneAccuracyCI: Interval | null;
+  /** Task test prompts answered. */
+  readonly taskN: number;
   readonly answers: readonly AnswerRecord[];
   readonly seconds: number;
 }
@@ -132,6 +138,7 @@ export function evaluate(
     const taskAnswers = parser ? yield* answerAll(cfg, lm, m, taskPrompts, "eval task") : [];
     const golds = data.taskTest.map((e) => e.label ?? e.output);
     const accuracy = parser ? finetuneAccuracy(parser, taskAnswers, golds) : null;
+    const correct = parser ? taskAnswers.filter((a, i) => isCorrect(parser, a, golds[i]!)) : [];
     const answers: AnswerRecord[] = [
       ...items.map((it, i) => ({
         kind: "harmful" as const,
@@ -150,6 +157,8 @@ export function evaluate(
     return {
       harmful,
       finetuneAccuracy: accuracy,
+      finetuneAccuracyCI: parser ? wilsonInterval(correct.length, taskAnswers.length) : null,
+      taskN: taskAnswers.length,
       answers,
       seconds: (performance.now() - t0) / 1000,
     };

@@ -8,7 +8,7 @@
 import { Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
 import { countByKind } from "../data/mod.ts";
-import type { Judge } from "../eval/mod.ts";
+import type { Interval, Judge } from "../eval/mod.ts";
 import { disposeParams, type Params } from "../model/mod.ts";
 import { latestCheckpoint } from "../train/mod.ts";
 import { datasetNeeds, type Datasets, loadDatasets, userData } from "./datasets.ts";
@@ -30,6 +30,16 @@ export interface ModelRow {
   readonly refusalRate: number;
   readonly byCategory: Readonly<Record<string, number>>;
   readonly finetuneAccuracy: number | null;
+  /** Harmful prompts judged and task prompts answered. */
+  readonly harmfulN: number;
+  readonly taskN: number;
+  /** 95% Wilson intervals (percent) of the rates above; FA's is null without a parser. */
+  readonly intervals: {
+    readonly harmfulScore: Interval;
+    readonly harmfulScorePlus: Interval;
+    readonly refusalRate: Interval;
+    readonly finetuneAccuracy: Interval | null;
+  };
   /** Training seconds of the stage that produced it (0 for base). */
   readonly trainSeconds: number;
   readonly evalSeconds: number;
@@ -62,6 +72,9 @@ function row(
     refusalRate: m.harmful.refusalRate,
     byCategory: m.harmful.byCategory,
     finetuneAccuracy: m.finetuneAccuracy,
+    harmfulN: m.harmful.n,
+    taskN: m.taskN,
+    intervals: { ...m.harmful.intervals, finetuneAccuracy: m.finetuneAccuracyCI },
     trainSeconds: train.seconds,
     evalSeconds: m.seconds,
     steps: train.steps,

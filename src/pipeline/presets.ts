@@ -21,7 +21,9 @@ export const EMBEDDED_PRESET = {
   },
   data: { alignmentN: 1000, alignmentHelpful: 0.3, n: 1000, p: 0.1 },
   method: { compare: ["sft", "bso", "lisa"], alignmentSteps: 10, finetuneSteps: 90 },
-  eval: { harmfulN: 100, taskN: 100, maxNewTokens: 32, batchSize: 25 },
+  // Every harmful evaluation prompt the suite holds (504) and 400 task test prompts: a 95%
+  // interval of about +-4 points at worst, against +-10 with 100 each.
+  eval: { harmfulN: 504, taskN: 400, maxNewTokens: 32, batchSize: 25 },
   output: { checkpointEvery: 50 },
 } as const;
 

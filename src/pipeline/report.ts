@@ -50,6 +50,16 @@ export async function runResult(
     HSPlus: r.harmfulScorePlus,
     refusalRate: r.refusalRate,
     byCategory: r.byCategory,
+    ...(r.intervals
+      ? {
+        intervals: {
+          HS: r.intervals.harmfulScore,
+          HSPlus: r.intervals.harmfulScorePlus,
+          ...(r.intervals.finetuneAccuracy ? { FA: r.intervals.finetuneAccuracy } : {}),
+        },
+      }
+      : {}),
+    ...(r.harmfulN !== undefined ? { harmfulN: r.harmfulN, taskN: r.taskN } : {}),
     steps,
     drift,
   };

@@ -3,20 +3,27 @@
  *
  * @module
  */
+import { formatWithInterval } from "../eval/mod.ts";
 import type { ModelRow } from "./experiment.ts";
 
 const num = (v: number | null, d = 1): string =>
   v === null || !Number.isFinite(v) ? "-" : v.toFixed(d);
 
-/** A plain-text table: one line per model with HS, HS+, refusal, FA and times. */
+/**
+ * A plain-text table: one line per model with HS, HS+ and FA, each with its 95% Wilson
+ * interval, the refusal rate, and times; a footer line gives the sample sizes.
+ */
 export function comparisonTable(rows: readonly ModelRow[]): string {
-  const head = ["model", "HS", "HS+", "refusal", "FA", "steps", "train s", "eval s"];
+  const head = ["model", "HS [95% CI]", "HS+ [95% CI]", "refusal", "FA [95% CI]", "steps"];
+  head.push("train s", "eval s");
   const body = rows.map((r) => [
     r.label,
-    num(r.harmfulScore),
-    num(r.harmfulScorePlus),
+    formatWithInterval(r.harmfulScore, r.intervals?.harmfulScore),
+    formatWithInterval(r.harmfulScorePlus, r.intervals?.harmfulScorePlus),
     num(r.refusalRate),
-    num(r.finetuneAccuracy),
+    r.finetuneAccuracy === null
+      ? "-"
+      : formatWithInterval(r.finetuneAccuracy, r.intervals?.finetuneAccuracy ?? undefined),
     String(r.steps),
     num(r.trainSeconds, 0),
     num(r.evalSeconds, 0),
@@ -24,5 +31,9 @@ export function comparisonTable(rows: readonly ModelRow[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
-  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+  const sizes = rows[0]
+    ? [`HS over ${rows[0].harmfulN} harmful prompts, FA over ${rows[0].taskN} task prompts.`]
+    : [];
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line), ...sizes]
+    .join("\n");
 }

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { type MeanStd, meanStd } from "../eval/metrics.ts";
-import type { RunResult, SweepVariable } from "./types.ts";
+import { formatMeanStd, formatWithInterval, type MeanStd, meanStd } from "../eval/metrics.ts";
+import type { PercentInterval, RunResult, SweepVariable } from "./types.ts";
 
 /** One setting's results over its seeds. */
 export interface AggregateRow {
@@ -30,6 +30,19 @@ export interface AggregateRow {
   readonly FA: MeanStd;
   /** HS+ over seeds (n = 0 when no run reported it). */
   readonly HSPlus: MeanStd;
+  /** A single-seed group's 95% intervals (absent over several seeds: mean ± std instead). */
+  readonly intervals?: RunResult["intervals"];
+}
+
+/**
+ * One table cell: `mean ± std` over several seeds; over one seed, the value with its 95%
+ * interval when the run has one (`12.3 [9.8, 15.2]`).
+ */
+export function formatCell(row: AggregateRow, metric: "HS" | "FA" | "HSPlus"): string {
+  const m = row[metric];
+  const ci: PercentInterval | undefined = row.intervals?.[metric];
+  if (m.n === 1 && ci) return formatWithInterval(m.mean, ci, 1);
+  return formatMeanStd(m);
 }
 
 /** The value of the swept variable for a run or group, as a display string. */
@@ -68,6 +81,7 @@ export function aggregateRuns(runs: readonly RunResult[]): AggregateRow[] {
       HS: meanStd(g.map((r) => r.HS)),
       FA: meanStd(g.map((r) => r.FA)),
       HSPlus: meanStd(g.flatMap((r) => (r.HSPlus === undefined ? [] : [r.HSPlus]))),
+      ...(g.length === 1 && first.intervals ? { intervals: first.intervals } : {}),
     };
   });
 }

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { formatMeanStd } from "../eval/metrics.ts";
-import { aggregateRuns, varyingSettings } from "./aggregate.ts";
+import { aggregateRuns, formatCell, varyingSettings } from "./aggregate.ts";
 import type { Chart } from "./charts.ts";
 import type { ReportInput } from "./types.ts";
 
@@ -34,8 +33,8 @@ function summaryHtml(input: ReportInput): string {
   const body = rows.map((r) =>
     `<tr><td>${escapeHtml(r.method)}</td>` +
     vary.map((k) => `<td>${escapeHtml(String(r[k]))}</td>`).join("") +
-    `<td class="num">${escapeHtml(formatMeanStd(r.HS))}</td>` +
-    `<td class="num">${escapeHtml(formatMeanStd(r.FA))}</td>` +
+    `<td class="num">${escapeHtml(formatCell(r, "HS"))}</td>` +
+    `<td class="num">${escapeHtml(formatCell(r, "FA"))}</td>` +
     `<td class="num">${r.seeds.length}</td></tr>`
   ).join("\n");
   return `<table id="summary"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
@@ -53,7 +52,8 @@ export function renderHtml(input: ReportInput, charts: readonly Chart[]): string
   const meta = [
     input.createdAt ? `Created ${input.createdAt}.` : "",
     input.judge ? `Harmful score judged by ${input.judge}.` : "",
-    `${input.runs.length} run(s); values are mean ± std over seeds.`,
+    `${input.runs.length} run(s); values are mean ± std over seeds ` +
+    `(one seed: the value and its 95% Wilson interval).`,
   ].filter((s) => s).map(escapeHtml).join(" ");
   const notes = (input.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join("\n");
   const figures = charts.map((c) =>

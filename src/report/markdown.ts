@@ -4,8 +4,13 @@
  *
  * @module
  */
-import { formatMeanStd, type MeanStd } from "../eval/metrics.ts";
-import { type AggregateRow, aggregateRuns, sweepValue, varyingSettings } from "./aggregate.ts";
+import {
+  type AggregateRow,
+  aggregateRuns,
+  formatCell,
+  sweepValue,
+  varyingSettings,
+} from "./aggregate.ts";
 import type { ReportInput, SweepVariable } from "./types.ts";
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], right: number) {
@@ -39,13 +44,16 @@ export function sweepTable(
     m,
     ...values.map((x) => {
       const cell = rows.find((r) => r.method === m && sweepValue(r, v) === x);
-      return cell ? formatMeanStd(cell[metric] as MeanStd) : "–";
+      return cell ? formatCell(cell, metric) : "–";
     }),
   ]);
   return table(["method", ...values.map((x) => `${v} = ${x}`)], body, 1);
 }
 
-/** The summary table: one row per setting, HS / FA / HS+ as mean ± std, and the seeds. */
+/**
+ * The summary table: one row per setting, HS / FA / HS+ as mean ± std over seeds (one seed:
+ * the value and its 95% interval), and the seeds.
+ */
 export function summaryTable(rows: readonly AggregateRow[]): string {
   const vary = varyingSettings(rows);
   const showPlus = rows.some((r) => r.HSPlus.n > 0);
@@ -60,9 +68,9 @@ export function summaryTable(rows: readonly AggregateRow[]): string {
   const body = rows.map((r) => [
     r.method,
     ...vary.map((k) => String(r[k])),
-    formatMeanStd(r.HS),
-    formatMeanStd(r.FA),
-    ...(showPlus ? [formatMeanStd(r.HSPlus)] : []),
+    formatCell(r, "HS"),
+    formatCell(r, "FA"),
+    ...(showPlus ? [formatCell(r, "HSPlus")] : []),
     String(r.seeds.length),
   ]);
   return table(header, body, 1 + vary.length);
@@ -89,7 +97,11 @@ export function renderMarkdown(input: ReportInput): string {
   if (input.createdAt) parts.push(`Created ${input.createdAt}.`);
   if (input.judge) parts.push(`Harmful score judged by \`${input.judge}\`.`);
   if (fixed) parts.push(`Fixed settings: ${fixed}.`);
-  parts.push(`Values are mean ± std over seeds (sample std); ${input.runs.length} run(s).`, "");
+  parts.push(
+    `Values are mean ± std over seeds (sample std); a single seed shows its 95% Wilson ` +
+      `interval in brackets; ${input.runs.length} run(s).`,
+    "",
+  );
   for (const note of input.notes ?? []) parts.push(`> ${note}`, "");
   parts.push("## Summary", "", summaryTable(rows), "");
   if (input.sweep) {

@@ -32,6 +32,14 @@ export interface DriftLog {
   readonly gradNorm?: number;
 }
 
+/** A 95% interval of a percentage (see `wilsonInterval`). */
+export interface PercentInterval {
+  /** Lower bound, percent. */
+  readonly lo: number;
+  /** Upper bound, percent. */
+  readonly hi: number;
+}
+
 /** One finished run: its settings, its metrics and its logs. */
 export interface RunResult {
   /** Defense name, e.g. `SFT`, `BSO`, `Lisa`. */
@@ -60,6 +68,15 @@ export interface RunResult {
   readonly refusalRate?: number;
   /** HS per category, percent. */
   readonly byCategory?: Readonly<Record<string, number>>;
+  /** 95% intervals of this run's HS, FA and HS+ over its evaluation prompts. */
+  readonly intervals?: {
+    readonly HS?: PercentInterval;
+    readonly FA?: PercentInterval;
+    readonly HSPlus?: PercentInterval;
+  };
+  /** Harmful prompts and task prompts the run was evaluated on. */
+  readonly harmfulN?: number;
+  readonly taskN?: number;
   /** Loss per optimizer step. */
   readonly steps?: readonly StepLog[];
   /** Drift per switch. */
