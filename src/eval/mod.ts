@@ -1,7 +1,8 @@
 /**
  * Evaluation: the judge contract and its three implementations (moderation classifier,
  * refusal keywords, OpenAI-compatible HTTP), exact-match answer parsing, and the metrics
- * (HS, HS per category, HS+, refusal rate, FA, mean ± std over seeds).
+ * (HS, HS per category, HS+, refusal rate, FA, mean ± std over seeds) and their 95%
+ * intervals (Wilson for proportions, seeded bootstrap otherwise).
  *
  * @example
  * ```ts
@@ -22,3 +23,4 @@ export * from "./classifier_io.ts";
 export * from "./features.ts";
 export * from "./parse.ts";
 export * from "./metrics.ts";
+export * from "./interval.ts";
