@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import {
   bootstrapInterval,
-  formatInterval,
+  formatEstimate,
   quantileSorted,
-  scaleInterval,
-  wilsonInterval,
+  scaleEstimate,
+  wilsonEstimate,
 } from "../src/eval/interval.ts";
 
 const close = (a: number, b: number, tol = 1e-4) =>
@@ -12,30 +12,30 @@ const close = (a: number, b: number, tol = 1e-4) =>
 
 Deno.test("Wilson interval matches the textbook values", () => {
   // Newcombe (1998), table I: 1/10 -> 0.0179-0.4042; 50/100 and 0/100 by the same formula.
-  const a = wilsonInterval(1, 10);
+  const a = wilsonEstimate(1, 10);
   close(a.low, 0.0179);
   close(a.high, 0.4042);
-  const b = wilsonInterval(50, 100);
+  const b = wilsonEstimate(50, 100);
   close(b.value, 0.5);
   close(b.low, 0.4038);
   close(b.high, 0.5962);
-  const c = wilsonInterval(0, 100);
+  const c = wilsonEstimate(0, 100);
   assert.equal(c.low, 0);
   close(c.high, 0.0370);
-  const d = wilsonInterval(100, 100);
+  const d = wilsonEstimate(100, 100);
   assert.equal(d.high, 1);
   close(d.low, 1 - 0.0370);
 });
 
 Deno.test("Wilson interval: n = 0 is undefined, bad counts are refused", () => {
-  assert.ok(Number.isNaN(wilsonInterval(0, 0).value));
-  assert.throws(() => wilsonInterval(11, 10), RangeError);
-  assert.equal(formatInterval(wilsonInterval(0, 0)), "n/a");
+  assert.ok(Number.isNaN(wilsonEstimate(0, 0).value));
+  assert.throws(() => wilsonEstimate(11, 10), RangeError);
+  assert.equal(formatEstimate(wilsonEstimate(0, 0)), "n/a");
 });
 
 Deno.test("scaled and formatted as percentages", () => {
-  const pct = scaleInterval(wilsonInterval(50, 100), 100);
-  assert.equal(formatInterval(pct), "50.0 [40.4, 59.6]");
+  const pct = scaleEstimate(wilsonEstimate(50, 100), 100);
+  assert.equal(formatEstimate(pct), "50.0 [40.4, 59.6]");
 });
 
 Deno.test("bootstrap interval: deterministic by seed, brackets the estimate", () => {

@@ -5,14 +5,14 @@
  *
  * One helper for the whole project: metrics, reports and the judge evaluation all call these.
  * Intervals are in the same unit as the point estimate (a proportion in [0, 1]; use
- * {@link scaleInterval} for percentages).
+ * {@link scaleEstimate} for percentages).
  *
  * @module
  */
 import { makeRng } from "../data/rng.ts";
 
 /** A point estimate with its confidence interval. */
-export interface Interval {
+export interface Estimate {
   /** The point estimate. */
   readonly value: number;
   /** Lower end of the interval. */
@@ -25,7 +25,7 @@ export interface Interval {
 export const Z95 = 1.959963984540054;
 
 /** An interval over nothing: every field `NaN`. */
-export const NO_INTERVAL: Interval = { value: Number.NaN, low: Number.NaN, high: Number.NaN };
+export const NO_ESTIMATE: Estimate = { value: Number.NaN, low: Number.NaN, high: Number.NaN };
 
 /**
  * The Wilson score interval of the proportion `successes / n` (default 95%). Unlike the
@@ -34,14 +34,14 @@ export const NO_INTERVAL: Interval = { value: Number.NaN, low: Number.NaN, high:
  *
  * @example
  * ```ts
- * wilsonInterval(0, 100); // { value: 0, low: 0, high: 0.037 }
- * wilsonInterval(50, 100); // { value: 0.5, low: 0.404, high: 0.596 }
+ * wilsonEstimate(0, 100); // { value: 0, low: 0, high: 0.037 }
+ * wilsonEstimate(50, 100); // { value: 0.5, low: 0.404, high: 0.596 }
  * ```
  */
-export function wilsonInterval(successes: number, n: number, z: number = Z95): Interval {
-  if (!(n > 0)) return NO_INTERVAL;
+export function wilsonEstimate(successes: number, n: number, z: number = Z95): Estimate {
+  if (!(n > 0)) return NO_ESTIMATE;
   if (!(successes >= 0 && successes <= n)) {
-    throw new RangeError(`wilsonInterval: successes ${successes} outside [0, ${n}]`);
+    throw new RangeError(`wilsonEstimate: successes ${successes} outside [0, ${n}]`);
   }
   const p = successes / n;
   const z2 = z * z;
@@ -54,7 +54,7 @@ export function wilsonInterval(successes: number, n: number, z: number = Z95): I
 }
 
 /** Multiply every field of an interval by `factor` (e.g. 100 for percentages). */
-export function scaleInterval(i: Interval, factor: number): Interval {
+export function scaleEstimate(i: Estimate, factor: number): Estimate {
   return { value: i.value * factor, low: i.low * factor, high: i.high * factor };
 }
 
@@ -92,7 +92,7 @@ export function bootstrapInterval(
   n: number,
   statistic: (indices: readonly number[]) => number,
   opts: BootstrapOptions = {},
-): Interval {
+): Estimate {
   const all = Array.from({ length: n }, (_, i) => i);
   const value = n === 0 ? Number.NaN : statistic(all);
   if (n === 0 || Number.isNaN(value)) return { value, low: Number.NaN, high: Number.NaN };
@@ -115,10 +115,10 @@ export function bootstrapInterval(
  *
  * @example
  * ```ts
- * formatInterval({ value: 12.5, low: 8.1, high: 18.8 }, 1); // "12.5 [8.1, 18.8]"
+ * formatEstimate({ value: 12.5, low: 8.1, high: 18.8 }, 1); // "12.5 [8.1, 18.8]"
  * ```
  */
-export function formatInterval(i: Interval, digits = 1): string {
+export function formatEstimate(i: Estimate, digits = 1): string {
   if (Number.isNaN(i.value)) return "n/a";
   if (Number.isNaN(i.low)) return i.value.toFixed(digits);
   return `${i.value.toFixed(digits)} [${i.low.toFixed(digits)}, ${i.high.toFixed(digits)}]`;

@@ -8,6 +8,7 @@
  * @module
  */
 import type { JudgeItem, JudgeVerdict } from "./judge.ts";
+import { wilsonEstimate, Z95 } from "./interval.ts";
 import { isCorrect, type TaskName } from "./parse.ts";
 
 function percent(count: number, n: number): number {
@@ -22,9 +23,6 @@ export interface Interval {
   readonly hi: number;
 }
 
-/** z for a two-sided 95% normal interval. */
-const Z95 = 1.959963984540054;
-
 /**
  * The Wilson score interval (95%) of `count` successes in `n` trials, in percent. Unlike the
  * normal approximation it stays inside [0, 100] and is not empty at 0 or n successes, which
@@ -37,16 +35,8 @@ const Z95 = 1.959963984540054;
  * ```
  */
 export function wilsonInterval(count: number, n: number, z: number = Z95): Interval {
-  if (n === 0) return { lo: Number.NaN, hi: Number.NaN };
-  const p = count / n;
-  const z2 = z * z;
-  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
-  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  // At 0 or n successes the bound is exactly 0 or 100 (the formula leaves rounding dust).
-  return {
-    lo: count === 0 ? 0 : 100 * Math.max(0, centre - half),
-    hi: count === n ? 100 : 100 * Math.min(1, centre + half),
-  };
+  const e = wilsonEstimate(count, n, z); // one formula for the project: `interval.ts`
+  return { lo: 100 * e.low, hi: 100 * e.high };
 }
 
 /**
