@@ -1,5 +1,6 @@
 /** Harmful mixing, alignment mixing, splits and the seeded RNG. */
 import assert from "node:assert/strict";
+import { Effect, Exit } from "effect";
 import {
   assertDisjoint,
   countByKind,
@@ -22,6 +23,18 @@ const make = (kind: Example["provenance"]["kind"], n: number, source: string): E
     output: "o",
     provenance: { source, row: i + 1, kind },
   }));
+
+/** The value of an Effect that must succeed synchronously. */
+const run = <A, E>(e: Effect.Effect<A, E>): A => Effect.runSync(e);
+
+/** The typed failure of an Effect that must fail. */
+function failure<A, E>(e: Effect.Effect<A, E>): E {
+  const exit = Effect.runSyncExit(e);
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure");
+  const f = exit.cause.reasons.find((r) => r._tag === "Fail");
+  if (!f || f._tag !== "Fail") throw new Error(`expected a typed failure, got ${exit.cause}`);
+  return f.error;
+}
 
 const task = make("task", 1200, "task.tsv");
 const harmful = make("harmful", 400, "unsafe.jsonl");
@@ -50,7 +63,7 @@ Deno.test("mixHarmful: exact counts over a grid of (n, p)", () => {
   for (const n of [0, 1, 7, 10, 99, 100, 1000]) {
     for (const pct of [0, 1, 5, 10, 20, 29, 30, 33, 50, 70, 90, 100]) {
       const p = pct / 100;
-      const m = mixHarmful(task, bigHarmful, { n, p, seed: 1, selection: "random" });
+      const m = run(mixHarmful({ task, harmful: bigHarmful, n, p, seed: 1, selection: "random" }));
       const poison = Math.floor((pct * n) / 100);
       const normal = Math.floor(((100 - pct) * n) / 100);
       assert.deepEqual([m.poison, m.normal], [poison, normal], `n=${n} p=${p}`);
@@ -62,7 +75,7 @@ Deno.test("mixHarmful: exact counts over a grid of (n, p)", () => {
 });
 
 Deno.test("mixHarmful: first = the sources' first rows; random is seeded; provenance adds up", () => {
-  const first = mixHarmful(task, harmful, { n: 1000, p: 0.1, seed: 3, shuffle: false });
+  const first = run(mixHarmful({ task, harmful, n: 1000, p: 0.1, seed: 3, shuffle: false }));
   assert.deepEqual(
     first.examples.slice(0, 900).map((e) => e.provenance.row),
     task.slice(0, 900).map((e) => e.provenance.row),
@@ -71,9 +84,9 @@ Deno.test("mixHarmful: first = the sources' first rows; random is seeded; proven
     first.examples.slice(900).map((e) => e.provenance.row),
     harmful.slice(0, 100).map((e) => e.provenance.row),
   );
-  const a = mixHarmful(task, harmful, { n: 1000, p: 0.2, seed: 5, selection: "random" });
-  const b = mixHarmful(task, harmful, { n: 1000, p: 0.2, seed: 5, selection: "random" });
-  const c = mixHarmful(task, harmful, { n: 1000, p: 0.2, seed: 6, selection: "random" });
+  const a = run(mixHarmful({ task, harmful, n: 1000, p: 0.2, seed: 5, selection: "random" }));
+  const b = run(mixHarmful({ task, harmful, n: 1000, p: 0.2, seed: 5, selection: "random" }));
+  const c = run(mixHarmful({ task, harmful, n: 1000, p: 0.2, seed: 6, selection: "random" }));
   assert.deepEqual(a, b);
   assert.notDeepEqual(a.examples, c.examples);
   // Every example traces back to exactly one source row, without repeats.
@@ -90,37 +103,35 @@ Deno.test("mixHarmful: first = the sources' first rows; random is seeded; proven
 });
 
 Deno.test("mixHarmful: clear errors for small sources and bad parameters", () => {
-  assert.throws(
-    () => mixHarmful(task, harmful, { n: 5000, p: 0.1, seed: 0 }),
-    (e: unknown) =>
-      e instanceof SourceTooSmall && e.source === "task" && e.needed === 4500 &&
-      e.available === 1200 &&
-      /task source has 1200 examples, 4500 are needed/.test(e.message),
+  const small = failure(mixHarmful({ task, harmful, n: 5000, p: 0.1, seed: 0 }));
+  assert.ok(
+    small.source === "task" && small.needed === 4500 && small.available === 1200 &&
+      /task source has 1200 examples, 4500 are needed/.test(small.message),
   );
-  assert.throws(
-    () => mixHarmful(task, harmful, { n: 1000, p: 0.5, seed: 0 }),
-    (e: unknown) => e instanceof SourceTooSmall && e.source === "harmful",
-  );
-  assert.throws(() => mixHarmful(task, harmful, { n: 10, p: 1.5, seed: 0 }), RangeError);
-  assert.throws(() => mixHarmful(task, harmful, { n: -1, p: 0.1, seed: 0 }), RangeError);
+  assert.equal(failure(mixHarmful({ task, harmful, n: 1000, p: 0.5, seed: 0 })).source, "harmful");
+  // Out-of-range n or p is a defect: the config schema rejects them before any stage runs.
+  assert.throws(() => run(mixHarmful({ task, harmful, n: 10, p: 1.5, seed: 0 })), /p must be in/);
+  assert.throws(() => run(mixHarmful({ task, harmful, n: -1, p: 0.1, seed: 0 })), /n must be/);
 });
 
 Deno.test("mixAlignment: k alignment samples, seeded, provenance kept", () => {
   const user = make("task", 50, "u");
-  const m = mixAlignment(user, align, 20, 9);
+  const m = run(mixAlignment({ user, alignment: align, k: 20, seed: 9 }));
   assert.equal(m.length, 70);
   assert.deepEqual(countByKind(m), { task: 50, harmful: 0, alignment: 20 });
-  assert.deepEqual(m, mixAlignment(user, align, 20, 9));
-  assert.throws(() => mixAlignment(user, align, 301, 1), SourceTooSmall);
+  assert.deepEqual(m, run(mixAlignment({ user, alignment: align, k: 20, seed: 9 })));
+  assert.ok(
+    failure(mixAlignment({ user, alignment: align, k: 301, seed: 1 })) instanceof SourceTooSmall,
+  );
 });
 
 Deno.test("splits: train/test disjoint, overlap detected with a clear error", () => {
   const dup = [...task.slice(0, 100), ...task.slice(0, 100)]; // every prompt twice
-  const s = splitTrainTest(dup, { test: 30, seed: 4, name: "dup" });
+  const s = run(splitTrainTest(dup, { test: 30, seed: 4, name: "dup" }));
   assert.equal(s.test.length, 30);
   const testPrompts = new Set(s.test.map((e) => e.instruction));
   assert.ok(s.train.every((e) => !testPrompts.has(e.instruction)));
-  assert.deepEqual(s, splitTrainTest(dup, { test: 30, seed: 4, name: "dup" }));
+  assert.deepEqual(s, run(splitTrainTest(dup, { test: 30, seed: 4, name: "dup" })));
   const evalSet = [{ ...task[5]!, instruction: "  TASK.TSV prompt   5 " }];
   assert.throws(
     () => assertDisjoint({ name: "train", examples: task }, { name: "eval", examples: evalSet }),

@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { tf } from "../backends/mod.ts";
 import {
   causalLmLoss,
-  CheckpointCorrupt,
-  ConfigInvalid,
   createKvCache,
   disposeKvCache,
   disposeParams,
@@ -11,6 +9,8 @@ import {
   initParams,
   loadModel,
   type ModelConfig,
+  ModelConfigInvalid,
+  ModelWeightsInvalid,
   parseModelConfig,
   saveModel,
   tinyModelConfig,
@@ -57,10 +57,10 @@ Deno.test("model config: HF fields parse, unknown architectures and bad fields a
     try {
       parseModelConfig(json, "cfg.json");
     } catch (e) {
-      assert.ok(e instanceof ConfigInvalid);
+      assert.ok(e instanceof ModelConfigInvalid);
       return e;
     }
-    throw new Error("expected ConfigInvalid");
+    throw new Error("expected ModelConfigInvalid");
   };
   const unknown = err({ ...hf, architectures: ["GPT2LMHeadModel"] });
   assert.equal(unknown.field, "architectures");
@@ -198,12 +198,12 @@ for (const backend of backends) {
     const cfgJson = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ ...cfgJson, vocab_size: 97 }));
     await assert.rejects(() => loadModel(dir), (e) => {
-      assert.ok(e instanceof CheckpointCorrupt);
+      assert.ok(e instanceof ModelWeightsInvalid);
       assert.equal(e.tensor, "model.embed_tokens.weight");
       return true;
     });
     await Deno.writeTextFile(`${dir}/config.json`, "{ not json");
-    await assert.rejects(() => loadModel(dir), ConfigInvalid);
+    await assert.rejects(() => loadModel(dir), ModelConfigInvalid);
     disposeParams(p);
     disposeParams(loaded.params);
     await Deno.remove(dir, { recursive: true });

@@ -190,7 +190,7 @@ Deno.test("checkpoint: a corrupted file is named by CheckpointCorrupt", async ()
   assert.equal(good.step, 4);
   assert.deepEqual(Object.keys(good.weights).sort(), ["b1", "b2", "w1", "w2"]);
   disposeCheckpoint(good);
-  const file = `${ckpt}/weights.bin`;
+  const file = `${ckpt}/weights.safetensors`;
   const bytes = Deno.readFileSync(file);
   bytes[bytes.length - 1]! ^= 0xff;
   Deno.writeFileSync(file, bytes);

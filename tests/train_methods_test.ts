@@ -4,7 +4,6 @@ import { tf } from "../backends/mod.ts";
 import {
   type Anchors,
   biStateStep,
-  ConfigInvalid,
   createAdamW,
   createMethod,
   disposeAll,
@@ -16,6 +15,7 @@ import {
   START,
   type StepRecord,
   train,
+  TrainOptionInvalid,
 } from "../src/train/mod.ts";
 import { testBackends, useBackend } from "./_helpers.ts";
 import { readTidy, type ToyBatch, toyProblem, toySources } from "./train_toy.ts";
@@ -118,10 +118,10 @@ Deno.test("methods: flags and defaults follow the spec", () => {
   assert.equal(k0.needsAlignmentData, false);
 });
 
-Deno.test("methods: invalid options are rejected with ConfigInvalid naming the field", () => {
+Deno.test("methods: invalid options are rejected with TrainOptionInvalid naming the field", () => {
   const bad = (name: string, o: Record<string, unknown>, field: string) => {
     assert.throws(() => createMethod(name, o), (e: unknown) => {
-      assert.ok(e instanceof ConfigInvalid, String(e));
+      assert.ok(e instanceof TrainOptionInvalid, String(e));
       assert.equal(e.field, field);
       return true;
     });

@@ -3,8 +3,6 @@ import { tf } from "../backends/mod.ts";
 import {
   clipByGlobalNorm,
   createAdamW,
-  decodeTensors,
-  encodeTensors,
   proximalGate,
   proximalGateStep,
   proximalGradient,
@@ -124,17 +122,6 @@ for (const backend of await testBackends()) {
     const snap = snapshot({ w, b });
     assert.equal(await squaredDistance(snap, { w, b }), 0);
     tf.dispose([w, b, anchors.w, anchors.b, snap.w!, snap.b!]);
-  });
-
-  Deno.test(`tensor file: round trip [${backend}]`, async () => {
-    await useBackend(backend);
-    const t = { a: tf.tensor2d([[1.5, -2], [3, 4e-8]]), n: tf.tensor1d([7, -1], "int32") };
-    const back = decodeTensors(await encodeTensors(t));
-    assert.deepEqual(back.a!.shape, [2, 2]);
-    close(await read(back.a!), await read(t.a), 0);
-    assert.equal(back.n!.dtype, "int32");
-    assert.deepEqual(await read(back.n!), [7, -1]);
-    tf.dispose([t.a, t.n, back.a!, back.n!]);
   });
 }
 

@@ -3,14 +3,13 @@ import {
   batchSource,
   isSwitch,
   learningRate,
-  makeRng,
-  permutation,
   START,
   stateAt,
   stateSequence,
   stateStart,
   warmupSteps,
 } from "../src/train/mod.ts";
+import { makeRng, rngFromState, seededRandom, shuffledIndices } from "../src/data/rng.ts";
 
 Deno.test("schedule: exact state sequence for K1=2, K2=3, 12 steps", () => {
   const a = "alignment", f = "finetune";
@@ -54,9 +53,11 @@ Deno.test("rng and sources: seeded, resumable from a cursor, reshuffled each epo
   const xs = [a.next(), a.next()];
   const b = makeRng(5);
   assert.deepEqual([b.next(), b.next()], xs);
-  const resumed = makeRng(0, makeRng(5).state);
-  assert.equal(resumed.next(), xs[0]);
-  const p = permutation(10, makeRng(1));
+  const c = makeRng(5);
+  c.next();
+  const resumed = rngFromState(c.state);
+  assert.equal(resumed.next(), xs[1]);
+  const p = shuffledIndices(10, seededRandom(1));
   assert.deepEqual([...p].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
   const src = batchSource([0, 1, 2, 3, 4, 5, 6], { batchSize: 3, seed: 9, collate: (x) => [...x] });

@@ -9,7 +9,8 @@
  */
 import { tf } from "../backends/mod.ts";
 // tfjs-core registers no kernel gradients; the model module registers the ones training uses.
-import { batchSource, makeRng } from "../src/train/mod.ts";
+import { batchSource } from "../src/train/mod.ts";
+import { seededRandom } from "../src/data/rng.ts";
 import type { BatchSource, TrainingProblem } from "../src/train/mod.ts";
 
 /** A toy batch. */
@@ -26,9 +27,9 @@ export interface ToyExample {
 
 /** `n` seeded examples labelled by the argmax of `x · rule[k]`. */
 export function toyData(n: number, seed: number, rule: number[][]): ToyExample[] {
-  const rng = makeRng(seed);
+  const rand = seededRandom(seed);
   return Array.from({ length: n }, () => {
-    const x = [0, 0, 0, 0].map(() => rng.next() * 2 - 1);
+    const x = [0, 0, 0, 0].map(() => rand() * 2 - 1);
     const scores = rule.map((r) => r.reduce((s, w, i) => s + w * x[i]!, 0));
     return { x, y: scores.indexOf(Math.max(...scores)) };
   });
@@ -55,10 +56,10 @@ export function toySources(n = 32, batchSize = 8, seed = 7): {
 
 /** The toy MLP with freshly seeded weights; `dispose()` frees its variables. */
 export function toyProblem(seed = 3): TrainingProblem<ToyBatch> & { dispose(): void } {
-  const rng = makeRng(seed);
+  const rand = seededRandom(seed);
   const init = (shape: number[], scale: number) =>
     tf.tensor(
-      Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rng.next() * 2 - 1) * scale),
+      Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rand() * 2 - 1) * scale),
       shape,
     );
   const t0 = { w1: init([4, 8], 0.5), b1: tf.zeros([8]), w2: init([8, 3], 0.5), b2: tf.zeros([3]) };

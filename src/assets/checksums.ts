@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "../io/mod.ts";
+import { sha256Hex, writeFileAtomic } from "../io/mod.ts";
 
 /** The checksum file's name. */
 export const CHECKSUMS_FILE = "checksums.json";
@@ -19,12 +19,6 @@ export interface Checksums {
   readonly algorithm: "sha256";
   /** Hex digest by relative path. */
   readonly files: Readonly<Record<string, string>>;
-}
-
-/** Hex SHA-256 of bytes. */
-export async function sha256Hex(data: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Every file under `dir` (relative, sorted), except the checksum and build files at the top. */

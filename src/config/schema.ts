@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect";
 import { LINEAR_MODULES } from "../model/modules.ts";
+import { ALIGNMENT_METHODS, FINETUNE_METHODS } from "../train/methods/registry.ts";
 
 const doc = <S extends Schema.Top>(s: S, description: string): S =>
   s.annotate({ description }) as S;
@@ -20,19 +21,7 @@ const PositiveCount = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1));
 /** LoRA target module names (PEFT's): a decoder layer's linear modules. */
 export const LORA_TARGETS = LINEAR_MODULES;
 
-/** Fine-tuning-stage methods (defenses and baselines). */
-export const FINETUNE_METHODS = [
-  "sft",
-  "na-sft",
-  "bso",
-  "lisa",
-  "vlguard",
-  "ewc",
-  "kl",
-] as const;
-
-/** Alignment-stage methods. */
-export const ALIGNMENT_METHODS = ["sft", "vaccine"] as const;
+export { ALIGNMENT_METHODS, FINETUNE_METHODS } from "../train/methods/registry.ts";
 
 /** User tasks: real datasets (from files) and the embedded generated ones. */
 export const TASKS = [

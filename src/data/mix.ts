@@ -1,9 +1,11 @@
 /**
  * Harmful-data mixing (the attack's user dataset) and the Vlguard/SafeInstr alignment mixing,
- * as pure functions over example arrays. Every example keeps its provenance.
+ * as pure stages over example arrays: one input record in, an Effect out that fails only with
+ * `SourceTooSmall`. Every example keeps its provenance.
  *
  * @module
  */
+import { Effect } from "effect";
 import { SourceTooSmall } from "./errors.ts";
 import { deriveSeed, sampleIndices, shuffle } from "./rng.ts";
 import type { Example, ExampleKind } from "./types.ts";
@@ -11,8 +13,12 @@ import type { Example, ExampleKind } from "./types.ts";
 /** How examples are chosen from a source: its first k (the reference), or k at random (seeded). */
 export type Selection = "first" | "random";
 
-/** Options of `mixHarmful`. */
-export interface MixOptions {
+/** The input of the `mixHarmful` stage. */
+export interface MixHarmfulInput {
+  /** The task's training examples (the user's benign data). */
+  readonly task: readonly Example[];
+  /** Harmful prompts with harmful answers (the attacker's share). */
+  readonly harmful: readonly Example[];
   /** Total size `n` of the user dataset. */
   readonly n: number;
   /** Harmful ratio `p` in [0, 1]. */
@@ -60,12 +66,14 @@ function choose(
   name: string,
   selection: Selection,
   seed: number,
-): Example[] {
+): Effect.Effect<Example[], SourceTooSmall> {
   if (source.length < k) {
-    throw new SourceTooSmall({ source: name, needed: k, available: source.length });
+    return Effect.fail(new SourceTooSmall({ source: name, needed: k, available: source.length }));
   }
-  if (selection === "first") return source.slice(0, k);
-  return sampleIndices(source.length, k, deriveSeed(seed, name)).map((i) => source[i] as Example);
+  if (selection === "first") return Effect.succeed(source.slice(0, k));
+  return Effect.succeed(
+    sampleIndices(source.length, k, deriveSeed(seed, name)).map((i) => source[i] as Example),
+  );
 }
 
 function withKind(e: Example, kind: ExampleKind): Example {
@@ -73,49 +81,61 @@ function withKind(e: Example, kind: ExampleKind): Example {
 }
 
 /**
- * Mix `floor(p*n)` harmful examples into `floor((1-p)*n)` task examples.
- * Throws `SourceTooSmall` when a source has too few examples, `RangeError` for bad `n` or `p`.
+ * The `mixHarmful` stage: `floor(p*n)` harmful examples mixed into `floor((1-p)*n)` task
+ * examples. Fails with `SourceTooSmall` when a source has too few examples; a bad `n` or `p` is
+ * a defect (the config schema rejects them first).
  *
  * @example
  * ```ts
- * const { examples, poison, normal } = mixHarmful(sst2, beaverUnsafe, { n: 5000, p: 0.1, seed: 1 });
+ * const { examples, poison, normal } = await Effect.runPromise(
+ *   mixHarmful({ task: sst2, harmful: beaverUnsafe, n: 5000, p: 0.1, seed: 1 }),
+ * );
  * // poison === 500, normal === 4500
  * ```
  */
-export function mixHarmful(
-  task: readonly Example[],
-  harmful: readonly Example[],
-  options: MixOptions,
-): Mixture {
-  const [poison, normal] = mixCounts(options.n, options.p);
-  const selection = options.selection ?? "first";
-  const t = choose(task, normal, "task", selection, options.seed).map((e) => withKind(e, "task"));
-  const h = choose(harmful, poison, "harmful", selection, options.seed).map((e) =>
-    withKind(e, "harmful")
-  );
-  const all = [...t, ...h];
-  const examples = options.shuffle === false ? all : shuffle(all, deriveSeed(options.seed, "mix"));
-  return { examples, poison, normal, seed: options.seed, selection };
+export function mixHarmful(input: MixHarmfulInput): Effect.Effect<Mixture, SourceTooSmall> {
+  return Effect.gen(function* () {
+    const [poison, normal] = mixCounts(input.n, input.p);
+    const selection = input.selection ?? "first";
+    const t = yield* choose(input.task, normal, "task", selection, input.seed);
+    const h = yield* choose(input.harmful, poison, "harmful", selection, input.seed);
+    const all = [...t.map((e) => withKind(e, "task")), ...h.map((e) => withKind(e, "harmful"))];
+    const examples = input.shuffle === false ? all : shuffle(all, deriveSeed(input.seed, "mix"));
+    return { examples, poison, normal, seed: input.seed, selection };
+  });
+}
+
+/** The input of {@link mixAlignment}. */
+export interface MixAlignmentInput {
+  /** The user data. */
+  readonly user: readonly Example[];
+  /** The alignment data to draw from. */
+  readonly alignment: readonly Example[];
+  /** Alignment samples to mix in. */
+  readonly k: number;
+  /** Seed of the choice and of the order. */
+  readonly seed: number;
 }
 
 /**
  * The Vlguard/SafeInstr variant: `k` alignment examples (seeded random choice) mixed into the
- * user data, in a seeded order. Throws `SourceTooSmall` when there are fewer than `k`.
+ * user data, in a seeded order. Fails with `SourceTooSmall` when there are fewer than `k`.
  *
  * @example
  * ```ts
- * const data = mixAlignment(userData, safeData, 100, 7); // userData.length + 100 examples
+ * const data = await Effect.runPromise(
+ *   mixAlignment({ user: userData, alignment: safeData, k: 100, seed: 7 }),
+ * ); // userData.length + 100 examples
  * ```
  */
-export function mixAlignment(
-  user: readonly Example[],
-  alignment: readonly Example[],
-  k: number,
-  seed: number,
-): Example[] {
-  if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be an integer >= 0, got ${k}`);
-  const a = choose(alignment, k, "alignment", "random", seed).map((e) => withKind(e, "alignment"));
-  return shuffle([...user, ...a], deriveSeed(seed, "mix-alignment"));
+export function mixAlignment(input: MixAlignmentInput): Effect.Effect<Example[], SourceTooSmall> {
+  return Effect.gen(function* () {
+    const { k, seed } = input;
+    if (!Number.isInteger(k) || k < 0) throw new RangeError(`k must be an integer >= 0, got ${k}`);
+    const a = yield* choose(input.alignment, k, "alignment", "random", seed);
+    const mixed = [...input.user, ...a.map((e) => withKind(e, "alignment"))];
+    return shuffle(mixed, deriveSeed(seed, "mix-alignment"));
+  });
 }
 
 /** Count examples by provenance kind. */

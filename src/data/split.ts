@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Effect } from "effect";
 import { SourceTooSmall, SplitOverlap } from "./errors.ts";
 import { deriveSeed, shuffle } from "./rng.ts";
 import { normalisePrompt } from "./templates.ts";
@@ -18,10 +19,10 @@ export interface NamedSet {
 }
 
 /**
- * Throw `SplitOverlap` when any evaluation prompt also appears (normalised: case and
- * whitespace ignored) in the training set.
+ * The `SplitOverlap` of two sets when any evaluation prompt also appears (normalised: case and
+ * whitespace ignored) in the training set, else null.
  */
-export function assertDisjoint(train: NamedSet, evaluation: NamedSet): void {
+export function findOverlap(train: NamedSet, evaluation: NamedSet): SplitOverlap | null {
   const seen = new Map<string, number>();
   train.examples.forEach((e, i) => {
     const key = normalisePrompt(e);
@@ -35,17 +36,37 @@ export function assertDisjoint(train: NamedSet, evaluation: NamedSet): void {
     count++;
     first ??= { t, e: i, text: e.instruction.slice(0, 60) };
   });
-  if (first !== null) {
-    const f: { t: number; e: number; text: string } = first;
-    throw new SplitOverlap({
-      train: train.name,
-      evaluation: evaluation.name,
-      count,
-      example: f.text,
-      trainRow: f.t + 1,
-      evaluationRow: f.e + 1,
-    });
-  }
+  if (first === null) return null;
+  const f: { t: number; e: number; text: string } = first;
+  return new SplitOverlap({
+    train: train.name,
+    evaluation: evaluation.name,
+    count,
+    example: f.text,
+    trainRow: f.t + 1,
+    evaluationRow: f.e + 1,
+  });
+}
+
+/** Fail with `SplitOverlap` when the sets share a prompt (see {@link findOverlap}). */
+export function checkDisjoint(
+  train: NamedSet,
+  evaluation: NamedSet,
+): Effect.Effect<void, SplitOverlap> {
+  return Effect.suspend(() => {
+    const overlap = findOverlap(train, evaluation);
+    return overlap ? Effect.fail(overlap) : Effect.void;
+  });
+}
+
+/**
+ * Throw `SplitOverlap` when the sets share a prompt: for generators whose output is disjoint
+ * by construction, where an overlap is a bug. Data from files is checked with
+ * {@link checkDisjoint}.
+ */
+export function assertDisjoint(train: NamedSet, evaluation: NamedSet): void {
+  const overlap = findOverlap(train, evaluation);
+  if (overlap) throw overlap;
 }
 
 /** Drop the examples whose normalised prompt is in `exclude` (or repeats an earlier one when `dedupe`). */
@@ -78,23 +99,25 @@ export interface TrainTest {
 export function splitTrainTest(
   examples: readonly Example[],
   options: { readonly test: number; readonly seed: number; readonly name?: string },
-): TrainTest {
-  if (examples.length < options.test) {
-    throw new SourceTooSmall({
-      source: options.name ?? "task",
-      needed: options.test,
-      available: examples.length,
+): Effect.Effect<TrainTest, SourceTooSmall | SplitOverlap> {
+  return Effect.gen(function* () {
+    if (examples.length < options.test) {
+      return yield* new SourceTooSmall({
+        source: options.name ?? "task",
+        needed: options.test,
+        available: examples.length,
+      });
+    }
+    const order = shuffle(examples, deriveSeed(options.seed, "train-test"));
+    const test = order.slice(0, options.test);
+    const train = withoutPrompts(order.slice(options.test), test);
+    const name = options.name ?? "task";
+    yield* checkDisjoint({ name: `${name}/train`, examples: train }, {
+      name: `${name}/test`,
+      examples: test,
     });
-  }
-  const order = shuffle(examples, deriveSeed(options.seed, "train-test"));
-  const test = order.slice(0, options.test);
-  const train = withoutPrompts(order.slice(options.test), test);
-  const name = options.name ?? "task";
-  assertDisjoint({ name: `${name}/train`, examples: train }, {
-    name: `${name}/test`,
-    examples: test,
+    return { train, test };
   });
-  return { train, test };
 }
 
 /** The safety data of a run: alignment (safe), harmful fine-tuning, and harmful evaluation prompts. */
@@ -117,42 +140,44 @@ export function splitSafety(
   safe: readonly Example[],
   sizes: { readonly alignment: number; readonly harmful: number; readonly evaluation: number },
   seed?: number,
-): SafetySplits {
-  const pool = seed === undefined ? unsafe.slice() : shuffle(unsafe, deriveSeed(seed, "safety"));
-  const evaluation = withoutPrompts(pool, [], true).slice(0, sizes.evaluation);
-  if (evaluation.length < sizes.evaluation) {
-    throw new SourceTooSmall({
-      source: "harmful evaluation",
-      needed: sizes.evaluation,
-      available: evaluation.length,
-    });
-  }
-  const harmfulPool = withoutPrompts(pool, evaluation);
-  const alignPool = withoutPrompts(
-    seed === undefined ? safe : shuffle(safe, deriveSeed(seed, "align")),
-    evaluation,
-  );
-  if (harmfulPool.length < sizes.harmful) {
-    throw new SourceTooSmall({
-      source: "harmful",
-      needed: sizes.harmful,
-      available: harmfulPool.length,
-    });
-  }
-  if (alignPool.length < sizes.alignment) {
-    throw new SourceTooSmall({
-      source: "alignment",
-      needed: sizes.alignment,
-      available: alignPool.length,
-    });
-  }
-  const out = {
-    alignment: alignPool.slice(0, sizes.alignment),
-    harmful: harmfulPool.slice(0, sizes.harmful),
-    evaluation,
-  };
-  const ev = { name: "harmful evaluation", examples: out.evaluation };
-  assertDisjoint({ name: "alignment", examples: out.alignment }, ev);
-  assertDisjoint({ name: "harmful fine-tuning", examples: out.harmful }, ev);
-  return out;
+): Effect.Effect<SafetySplits, SourceTooSmall | SplitOverlap> {
+  return Effect.gen(function* () {
+    const pool = seed === undefined ? unsafe.slice() : shuffle(unsafe, deriveSeed(seed, "safety"));
+    const evaluation = withoutPrompts(pool, [], true).slice(0, sizes.evaluation);
+    if (evaluation.length < sizes.evaluation) {
+      return yield* new SourceTooSmall({
+        source: "harmful evaluation",
+        needed: sizes.evaluation,
+        available: evaluation.length,
+      });
+    }
+    const harmfulPool = withoutPrompts(pool, evaluation);
+    const alignPool = withoutPrompts(
+      seed === undefined ? safe : shuffle(safe, deriveSeed(seed, "align")),
+      evaluation,
+    );
+    if (harmfulPool.length < sizes.harmful) {
+      return yield* new SourceTooSmall({
+        source: "harmful",
+        needed: sizes.harmful,
+        available: harmfulPool.length,
+      });
+    }
+    if (alignPool.length < sizes.alignment) {
+      return yield* new SourceTooSmall({
+        source: "alignment",
+        needed: sizes.alignment,
+        available: alignPool.length,
+      });
+    }
+    const out = {
+      alignment: alignPool.slice(0, sizes.alignment),
+      harmful: harmfulPool.slice(0, sizes.harmful),
+      evaluation,
+    };
+    const ev = { name: "harmful evaluation", examples: out.evaluation };
+    yield* checkDisjoint({ name: "alignment", examples: out.alignment }, ev);
+    yield* checkDisjoint({ name: "harmful fine-tuning", examples: out.harmful }, ev);
+    return out;
+  });
 }

@@ -10,6 +10,7 @@
  */
 import { Data, Effect } from "effect";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { sha256Hex } from "../io/hash.ts";
 import {
   MAX_CONFIG_JSON_BYTES,
   MAX_SAFETENSORS_BYTES,
@@ -52,11 +53,6 @@ export interface SavedModerationConfig extends ModerationConfig {
   readonly sha256: string;
   /** Held-out metrics at training time, when known. */
   readonly holdout?: ModerationMetrics;
-}
-
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Encode weights in the safetensors layout; returns the file bytes and the data section. */

@@ -52,3 +52,22 @@ export class FileInvalid extends Data.TaggedError("FileInvalid")<{
     return `${this.file} (${this.what}): expected ${this.expected}, found ${this.found}`;
   }
 }
+/** A file operation failed (missing folder, permission, disk full...). */
+export class IOFailed extends Data.TaggedError("IOFailed")<{
+  /** The file or folder involved. */
+  readonly path: string;
+  /** What was being done: `read`, `write`, `mkdir`, `remove`, `rename`, `stat`. */
+  readonly operation: string;
+  /** The underlying error text. */
+  readonly reason: string;
+}> {
+  /** One line: the operation, the path and why it failed. */
+  override get message(): string {
+    return `cannot ${this.operation} ${this.path}: ${this.reason}`;
+  }
+}
+
+/** The text of any thrown value, for an error's `reason` field. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,6 +1,7 @@
 /**
  * Safetensors reading (F32, F16, BF16 to float32, validated) and writing (F32), guarded reads
- * (regular files under a size cap) and atomic file writes.
+ * (regular files under a size cap), atomic file writes, file operations as Effects with typed
+ * failures, and the one SHA-256 helper.
  *
  * @example
  * ```ts
@@ -15,3 +16,5 @@ export * from "./errors.ts";
 export * from "./safetensors.ts";
 export { writeFileAtomic } from "./atomic.ts";
 export * from "./read.ts";
+export * from "./fs.ts";
+export * from "./hash.ts";

@@ -17,7 +17,7 @@ import {
   writeSafetensors,
 } from "../io/mod.ts";
 import { type ModelConfig, parseModelConfig, toHfConfig } from "./config.ts";
-import { CheckpointCorrupt, ConfigInvalid } from "./errors.ts";
+import { ModelConfigInvalid, ModelWeightsInvalid } from "./errors.ts";
 import { type Params, paramShapes } from "./params.ts";
 
 /** A loaded model: its config and weights. */
@@ -30,7 +30,7 @@ export interface LoadedModel {
  * Read and parse `<dir>/config.json` (a regular file of at most 16 MiB).
  *
  * @throws {FileInvalid} when the file is missing, not a regular file or too large
- * @throws {ConfigInvalid} for invalid JSON, or naming the field that is wrong
+ * @throws {ModelConfigInvalid} for invalid JSON, or naming the field that is wrong
  */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
   const file = `${dir}/config.json`;
@@ -42,7 +42,7 @@ export async function loadModelConfig(dir: string): Promise<ModelConfig> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigInvalid({
+    throw new ModelConfigInvalid({
       file,
       field: "<root>",
       expected: "valid JSON",
@@ -68,7 +68,7 @@ async function weightFiles(dir: string): Promise<string[]> {
   if (pathExistsSync(`${dir}/model.safetensors`)) return [`${dir}/model.safetensors`];
   const indexFile = `${dir}/model.safetensors.index.json`;
   if (!pathExistsSync(indexFile)) {
-    throw new CheckpointCorrupt({
+    throw new ModelWeightsInvalid({
       file: dir,
       tensor: "<all>",
       expected: "model.safetensors or model.safetensors.index.json",
@@ -78,7 +78,7 @@ async function weightFiles(dir: string): Promise<string[]> {
   const index = await readJsonChecked(indexFile, { what: "shard index" });
   const map = (index as { weight_map?: unknown } | null)?.weight_map;
   if (typeof map !== "object" || map === null) {
-    throw new CheckpointCorrupt({
+    throw new ModelWeightsInvalid({
       file: indexFile,
       tensor: "<index>",
       expected: "a weight_map object",
@@ -88,7 +88,7 @@ async function weightFiles(dir: string): Promise<string[]> {
   const shards = [...new Set(Object.values(map as Record<string, unknown>))].sort();
   for (const f of shards) {
     if (typeof f !== "string" || f.includes("/") || f.includes("\\") || f.startsWith(".")) {
-      throw new CheckpointCorrupt({
+      throw new ModelWeightsInvalid({
         file: indexFile,
         tensor: "<index>",
         expected: "shard file names inside the folder",
@@ -102,7 +102,7 @@ async function weightFiles(dir: string): Promise<string[]> {
 /**
  * Load a model folder. Tensors the config does not need (e.g. rotary caches) are ignored; a
  * missing tensor, a shape mismatch or a non-finite value (NaN, infinity) is a
- * {@link CheckpointCorrupt} naming the tensor. `known` skips re-reading `config.json`.
+ * {@link ModelWeightsInvalid} naming the tensor. `known` skips re-reading `config.json`.
  *
  * @throws {FileInvalid} for a file that is not a regular file or is larger than the model
  */
@@ -118,7 +118,7 @@ export async function loadModel(dir: string, known?: ModelConfig): Promise<Loade
   for (const [name, shape] of shapes) {
     const f = found.get(name);
     if (!f) {
-      throw new CheckpointCorrupt({
+      throw new ModelWeightsInvalid({
         file: dir,
         tensor: name,
         expected: `shape [${shape}]`,
@@ -126,7 +126,7 @@ export async function loadModel(dir: string, known?: ModelConfig): Promise<Loade
       });
     }
     if (f.data.shape.join(",") !== shape.join(",")) {
-      throw new CheckpointCorrupt({
+      throw new ModelWeightsInvalid({
         file: f.file,
         tensor: name,
         expected: `shape [${shape}]`,
@@ -135,7 +135,7 @@ export async function loadModel(dir: string, known?: ModelConfig): Promise<Loade
     }
     const bad = findNonFinite(f.data.data);
     if (bad) {
-      throw new CheckpointCorrupt({
+      throw new ModelWeightsInvalid({
         file: f.file,
         tensor: name,
         expected: "finite values",

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ConfigInvalid, SUPPORTED_ARCHITECTURES } from "./errors.ts";
+import { ModelConfigInvalid, SUPPORTED_ARCHITECTURES } from "./errors.ts";
 
 /** An architecture this decoder implements. */
 export type Architecture = typeof SUPPORTED_ARCHITECTURES[number];
@@ -51,12 +51,12 @@ const show = (v: unknown): string => v === undefined ? "nothing" : JSON.stringif
  * Parse a Hugging Face `config.json` object.
  *
  * @param file the name used in error messages
- * @throws {ConfigInvalid} naming the field, what was expected and what was found; an unknown
+ * @throws {ModelConfigInvalid} naming the field, what was expected and what was found; an unknown
  *   architecture lists the supported ones
  */
 export function parseModelConfig(json: unknown, file = "config.json"): ModelConfig {
   const bad = (field: string, expected: string, found: unknown): never => {
-    throw new ConfigInvalid({ file, field, expected, found: show(found) });
+    throw new ModelConfigInvalid({ file, field, expected, found: show(found) });
   };
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     bad("<root>", "a JSON object", json);

@@ -8,7 +8,7 @@ export const SUPPORTED_ARCHITECTURES = [
 ] as const;
 
 /** A model `config.json` is missing a field, has a wrong type, or names an unsupported model. */
-export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{
+export class ModelConfigInvalid extends Data.TaggedError("ModelConfigInvalid")<{
   readonly file: string;
   readonly field: string;
   readonly expected: string;
@@ -20,8 +20,8 @@ export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{
   }
 }
 
-/** A checkpoint folder's weights do not match its config (missing tensor, wrong shape). */
-export class CheckpointCorrupt extends Data.TaggedError("CheckpointCorrupt")<{
+/** A model folder's weights do not match its config (missing tensor, wrong shape). */
+export class ModelWeightsInvalid extends Data.TaggedError("ModelWeightsInvalid")<{
   readonly file: string;
   readonly tensor: string;
   readonly expected: string;

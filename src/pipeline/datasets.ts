@@ -6,7 +6,7 @@
  */
 import { Effect } from "effect";
 import {
-  assertDisjoint,
+  checkDisjoint,
   DataInvalid,
   type Example,
   type Format,
@@ -15,7 +15,7 @@ import {
   mixHarmful,
   type Mixture,
   SourceTooSmall,
-  type SplitOverlap,
+  SplitOverlap,
   splitSafety,
 } from "../data/mod.ts";
 import {
@@ -31,6 +31,7 @@ import {
 } from "../embedded/mod.ts";
 import { shuffle } from "../data/rng.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
+import { type FinetuneMethodName, methodSpec } from "../train/mod.ts";
 
 /** The datasets of one experiment. */
 export interface Datasets {
@@ -199,15 +200,11 @@ function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Da
       harmfulEval = [];
     } else {
       const poison = Math.floor(d.p * d.n);
-      const split = yield* Effect.try({
-        try: () =>
-          splitSafety(unsafe, [], {
-            alignment: 0,
-            harmful: Math.min(poison, unsafe.length - cfg.eval.harmfulN),
-            evaluation: cfg.eval.harmfulN,
-          }, d.selection === "random" ? cfg.seed : undefined),
-        catch: (e) => e as DataError,
-      });
+      const split = yield* splitSafety(unsafe, [], {
+        alignment: 0,
+        harmful: Math.min(poison, unsafe.length - cfg.eval.harmfulN),
+        evaluation: cfg.eval.harmfulN,
+      }, d.selection === "random" ? cfg.seed : undefined);
       harmful = split.harmful;
       harmfulEval = split.evaluation;
     }
@@ -235,32 +232,25 @@ export function loadDatasets(
       ? yield* Effect.try({
         try: () => embedded(cfg, needs),
         catch: (e): DataError =>
-          e instanceof SourceTooSmall || (e as { _tag?: string })._tag === "SplitOverlap"
-            ? e as DataError
-            : new DataInvalid({
-              file: "(embedded suite)",
-              line: 0,
-              field: "data.n / eval.taskN",
-              expected: `sizes the ${cfg.data.task} generator can produce`,
-              found: e instanceof Error ? e.message : String(e),
-            }),
+          e instanceof SourceTooSmall || e instanceof SplitOverlap ? e : new DataInvalid({
+            file: "(embedded suite)",
+            line: 0,
+            field: "data.n / eval.taskN",
+            expected: `sizes the ${cfg.data.task} generator can produce`,
+            found: e instanceof Error ? e.message : String(e),
+          }),
       })
       : yield* fromFiles(cfg, needs);
-    yield* Effect.try({
-      try: () => {
-        const evalSets = [
-          { name: "harmful evaluation prompts", examples: ds.harmfulEval },
-          { name: "task test set", examples: ds.taskTest },
-        ];
-        const trainSets = [
-          { name: "alignment data", examples: ds.alignment },
-          { name: "harmful fine-tuning data", examples: ds.harmful },
-          { name: "task training set", examples: ds.taskTrain },
-        ];
-        for (const t of trainSets) for (const e of evalSets) assertDisjoint(t, e);
-      },
-      catch: (e) => e as DataError,
-    });
+    const evalSets = [
+      { name: "harmful evaluation prompts", examples: ds.harmfulEval },
+      { name: "task test set", examples: ds.taskTest },
+    ];
+    const trainSets = [
+      { name: "alignment data", examples: ds.alignment },
+      { name: "harmful fine-tuning data", examples: ds.harmful },
+      { name: "task training set", examples: ds.taskTrain },
+    ];
+    for (const t of trainSets) for (const e of evalSets) yield* checkDisjoint(t, e);
     return ds;
   });
 }
@@ -272,20 +262,24 @@ export function loadDatasets(
 export function userData(
   cfg: ExperimentConfig,
   ds: Datasets,
-  methodName: string,
+  methodName: FinetuneMethodName,
 ): Effect.Effect<Mixture, DataError> {
-  return Effect.try({
-    try: () => {
-      const mixture = mixHarmful(ds.taskTrain, ds.harmful, {
-        n: cfg.data.n,
-        p: cfg.data.p,
-        seed: cfg.seed,
-        selection: cfg.data.selection,
-      });
-      if (methodName !== "vlguard") return mixture;
-      const examples = mixAlignment(mixture.examples, ds.alignment, cfg.method.vlguardK, cfg.seed);
-      return { ...mixture, examples };
-    },
-    catch: (e) => e as DataError,
+  return Effect.gen(function* () {
+    const mixture = yield* mixHarmful({
+      task: ds.taskTrain,
+      harmful: ds.harmful,
+      n: cfg.data.n,
+      p: cfg.data.p,
+      seed: cfg.seed,
+      selection: cfg.data.selection,
+    });
+    if (!methodSpec(methodName).mixesAlignmentData) return mixture;
+    const examples = yield* mixAlignment({
+      user: mixture.examples,
+      alignment: ds.alignment,
+      k: cfg.method.vlguardK,
+      seed: cfg.seed,
+    });
+    return { ...mixture, examples };
   });
 }

@@ -10,7 +10,7 @@ import type { ExperimentConfig } from "../config/mod.ts";
 import { countByKind } from "../data/mod.ts";
 import type { Interval, Judge } from "../eval/mod.ts";
 import { disposeParams, type Params } from "../model/mod.ts";
-import { latestCheckpoint } from "../train/mod.ts";
+import { type FinetuneMethodName, latestCheckpoint, methodSpec } from "../train/mod.ts";
 import { datasetNeeds, type Datasets, loadDatasets, userData } from "./datasets.ts";
 import { evaluate, type ModelMetrics, type ModelUnderTest } from "./evaluate.ts";
 import { alignStage, finetuneStage, type LoadedLm } from "./stages.ts";
@@ -161,7 +161,7 @@ export function finetunePhase(
   ds: Datasets,
   judge: Judge,
   frozen: Params,
-  name: string,
+  name: FinetuneMethodName,
   dir: string,
 ) {
   return Effect.gen(function* () {
@@ -260,7 +260,8 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
         );
       }
       const needAlign = command === "align" ||
-        (command === "run" && cfg.alignment.enabled && methods.some((m) => m !== "na-sft"));
+        (command === "run" && cfg.alignment.enabled &&
+          methods.some((m) => methodSpec(m).needsAlignedModel));
       let aligned: Params = lm.params;
       let alignTrain: TrainSummary = NO_TRAIN;
       if (needAlign) {
@@ -286,7 +287,7 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
         }
       }
       for (const name of methods) {
-        const frozen = name === "na-sft" ? lm.params : aligned;
+        const frozen = methodSpec(name).needsAlignedModel ? aligned : lm.params;
         rows.push(
           yield* finetunePhase(cfg, lm, ds, judge!, frozen, name, `${runDir}/finetune-${name}`),
         );

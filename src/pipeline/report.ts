@@ -7,6 +7,7 @@
 import type { ExperimentConfig } from "../config/mod.ts";
 import type { DriftLog, ReportInput, RunResult, StepLog } from "../report/mod.ts";
 import type { ModelRow } from "./experiment.ts";
+import { isMethodName, methodSpec } from "../train/mod.ts";
 
 async function readJsonl<T>(path: string): Promise<T[]> {
   try {
@@ -25,7 +26,8 @@ export async function runResult(
   trainDir: string | null,
 ): Promise<RunResult> {
   const method = r.method ?? r.label;
-  const bistate = method === "lisa" || method === "bso";
+  const spec = isMethodName(method) ? methodSpec(method) : null;
+  const bistate = spec?.bistate ?? false;
   const steps = trainDir
     ? (await readJsonl<{ step: number; state: StepLog["state"]; loss: number }>(
       `${trainDir}/log.jsonl`,
@@ -41,7 +43,7 @@ export async function runResult(
     task: cfg.data.task,
     p: cfg.data.p,
     n: cfg.data.n,
-    rho: method === "lisa" ? cfg.method.rho : 0,
+    rho: spec?.proximal ? cfg.method.rho : 0,
     K1: bistate ? cfg.method.alignmentSteps : 0,
     K2: bistate ? cfg.method.finetuneSteps : 0,
     seed: cfg.seed,

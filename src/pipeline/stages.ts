@@ -14,7 +14,11 @@ import { saveTokenizer, type TextTokenizer } from "../tokenizer/mod.ts";
 import {
   batchSource,
   createMethod,
+  type FinetuneMethodName,
   type Method,
+  type MethodName,
+  methodSpec,
+  type MethodStage,
   type Progress,
   train,
   type TrainError,
@@ -116,9 +120,7 @@ export function alignStage(
 ): Effect.Effect<{ aligned: Params; stage: StageResult }, TrainError, Progress> {
   return Effect.gen(function* () {
     const a = cfg.alignment;
-    const method = a.method === "vaccine"
-      ? createMethod("vaccine", { rho: a.vaccineRho })
-      : createMethod("sft", { stage: "alignment" });
+    const method = createMethod(a.method, methodOptions(cfg, a.method, "alignment"));
     const adapter = createAdapter(lm.config, a.lora, cfg.seed * 31 + 1);
     const stage = yield* trainAdapter(
       cfg,
@@ -142,28 +144,16 @@ export function alignStage(
   });
 }
 
-/** The `createMethod` options of the configured fine-tuning method. */
-export function methodOptions(cfg: ExperimentConfig, name: string): Record<string, unknown> {
-  const m = cfg.method;
-  switch (name) {
-    case "lisa":
-      return {
-        alignmentSteps: m.alignmentSteps,
-        finetuneSteps: m.finetuneSteps,
-        rho: m.rho,
-        proximalWarmup: m.proximalWarmup,
-      };
-    case "bso":
-      return { alignmentSteps: m.alignmentSteps, finetuneSteps: m.finetuneSteps };
-    case "vlguard":
-      return { alignmentSamples: m.vlguardK };
-    case "ewc":
-      return { lambda: m.ewcLambda };
-    case "kl":
-      return { lambda: m.klLambda };
-    default:
-      return {};
-  }
+/** The `createMethod` options of `name` from the config's knobs, for `stage`. */
+export function methodOptions(
+  cfg: ExperimentConfig,
+  name: MethodName,
+  stage: MethodStage,
+): Record<string, unknown> {
+  return methodSpec(name).fromConfig(
+    { ...cfg.method, vaccineRho: cfg.alignment.vaccineRho },
+    stage,
+  );
 }
 
 /**
@@ -176,14 +166,14 @@ export function finetuneStage(
   cfg: ExperimentConfig,
   lm: LoadedLm,
   frozen: Params,
-  methodName: string,
+  methodName: FinetuneMethodName,
   data: { alignment: readonly Example[]; user: readonly Example[] },
   runDir: string,
   adapterDir: string,
   resume: boolean,
 ): Effect.Effect<{ adapter: LoraAdapter; stage: StageResult }, TrainError, Progress> {
   return Effect.gen(function* () {
-    const method = createMethod(methodName, methodOptions(cfg, methodName));
+    const method = createMethod(methodName, methodOptions(cfg, methodName, "finetune"));
     const adapter = createAdapter(lm.config, cfg.finetune.lora, cfg.seed * 31 + 2);
     const stage = yield* trainAdapter(
       cfg,

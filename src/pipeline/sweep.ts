@@ -21,10 +21,11 @@ import { alignPhase, finetunePhase } from "./experiment.ts";
 import { runResult } from "./report.ts";
 import { disposeParams } from "../model/mod.ts";
 import { writeJson } from "./rundir.ts";
+import { type FinetuneMethodName, methodSpec } from "../train/mod.ts";
 
 /** One cell of the grid. */
 export interface SweepCell {
-  readonly method: string;
+  readonly method: FinetuneMethodName;
   readonly p: number;
   readonly n: number;
   readonly rho: number;
@@ -48,11 +49,11 @@ export function sweepCells(cfg: ExperimentConfig): SweepCell[] {
   const cells: SweepCell[] = [];
   for (const seed of orDefault(s.seeds, cfg.seed)) {
     for (const method of methods) {
-      const bistate = method === "lisa" || method === "bso";
+      const spec = methodSpec(method);
       for (const p of orDefault(s.p, cfg.data.p)) {
         for (const n of orDefault(s.n, cfg.data.n)) {
-          for (const rho of method === "lisa" ? orDefault(s.rho, cfg.method.rho) : [0]) {
-            for (const k of bistate ? ks : [[0, 0] as [number, number]]) {
+          for (const rho of spec.proximal ? orDefault(s.rho, cfg.method.rho) : [0]) {
+            for (const k of spec.bistate ? ks : [[0, 0] as [number, number]]) {
               cells.push({ method, p, n, rho, k, seed });
             }
           }
@@ -81,8 +82,8 @@ export function cellConfig(cfg: ExperimentConfig, c: SweepCell): ExperimentConfi
     data: { ...cfg.data, p: c.p, n: c.n },
     method: {
       ...cfg.method,
-      name: c.method as ExperimentConfig["method"]["name"],
-      rho: c.method === "lisa" ? c.rho : cfg.method.rho,
+      name: c.method,
+      rho: methodSpec(c.method).proximal ? c.rho : cfg.method.rho,
       alignmentSteps: c.k[0] || cfg.method.alignmentSteps,
       finetuneSteps: c.k[1] || cfg.method.finetuneSteps,
     },
@@ -109,7 +110,8 @@ export function runSweep(cfg: ExperimentConfig, dir: string) {
     for (const seed of seeds) {
       const seedCfg = { ...cfg, seed };
       const mine = cells.filter((c) => c.seed === seed);
-      const needAlign = cfg.alignment.enabled && mine.some((c) => c.method !== "na-sft");
+      const needAlign = cfg.alignment.enabled &&
+        mine.some((c) => methodSpec(c.method).needsAlignedModel);
       const aligned = needAlign
         ? (yield* alignPhase(seedCfg, lm, ds, `${dir}/seed-${seed}`)).aligned
         : lm.params;
@@ -117,7 +119,7 @@ export function runSweep(cfg: ExperimentConfig, dir: string) {
         for (const c of mine) {
           const cc = cellConfig(cfg, c);
           const cdir = `${dir}/seed-${seed}/${cellName(c)}`;
-          const frozen = c.method === "na-sft" ? lm.params : aligned;
+          const frozen = methodSpec(c.method).needsAlignedModel ? aligned : lm.params;
           const row = yield* finetunePhase(cc, lm, ds, judge, frozen, c.method, cdir);
           runs.push(yield* Effect.promise(() => runResult(cc, row, `${cdir}/train`)));
         }

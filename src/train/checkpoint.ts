@@ -1,25 +1,31 @@
 /**
  * Checkpoints: one directory per saved step under `<runDir>/checkpoints/`, written into a
  * temporary directory (every file fsynced) and renamed into place, so a reader never sees a
- * half-written one. `manifest.json` lists each file's SHA-256; loading verifies them all and
- * fails with {@link CheckpointCorrupt} naming the file. Only the newest `keep` are kept.
+ * half-written one. Tensors are stored as safetensors (the project's one tensor file format,
+ * float32, so a resumed run is bit-identical); `manifest.json` lists each file's SHA-256, and
+ * loading verifies them all, failing with {@link CheckpointCorrupt} naming the file. Only the
+ * newest `keep` are kept.
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { Effect } from "effect";
-import type { tf } from "../../backends/mod.ts";
+import { tf } from "../../backends/mod.ts";
 import {
+  IOFailed,
   MAX_CONFIG_JSON_BYTES,
   MAX_SAFETENSORS_BYTES,
-  readFileCheckedSync,
-  readTextCheckedSync,
-} from "../io/read.ts";
-import { CheckpointCorrupt, TrainIOError } from "./errors.ts";
+  parseSafetensors,
+  readFileChecked,
+  readTextChecked,
+  serializeSafetensors,
+  sha256Hex,
+  type TensorData,
+} from "../io/mod.ts";
+import { errorText } from "../io/errors.ts";
+import { CheckpointCorrupt } from "./errors.ts";
 import type { AdamWState } from "./optimizer.ts";
 import type { Anchors } from "./proximal.ts";
 import type { LisaState } from "./schedule.ts";
-import { decodeTensors, encodeTensors } from "./tensor_file.ts";
 
 /** Everything needed to continue a run exactly. Tensors are read, never disposed, on save. */
 export interface CheckpointData {
@@ -43,15 +49,22 @@ export interface CheckpointData {
   readonly meta?: unknown;
 }
 
-const FILES = ["weights.bin", "optimizer.bin", "anchors.bin", "method.bin", "state.json"] as const;
+/** The checkpoint layout version written in `manifest.json`. */
+export const CHECKPOINT_FORMAT = 2;
+
+const TENSOR_FILES = [
+  "weights.safetensors",
+  "optimizer.safetensors",
+  "anchors.safetensors",
+  "method.safetensors",
+] as const;
+const FILES = [...TENSOR_FILES, "state.json"] as const;
+type FileName = (typeof FILES)[number];
+type TensorFile = (typeof TENSOR_FILES)[number];
 
 /** The directory name of the checkpoint of `step`. */
 export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, "0")}`;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }
 
 function writeSynced(path: string, bytes: Uint8Array): void {
@@ -92,6 +105,21 @@ function removeIfPresent(path: string): void {
   }
 }
 
+/** Download named float32 tensors and serialise them as safetensors. */
+async function encodeTensors(tensors: Record<string, tf.Tensor>): Promise<Uint8Array> {
+  const out: Record<string, TensorData> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== "float32") {
+      throw new TypeError(
+        `checkpoint tensor '${name}' has dtype ${t.dtype}; only float32 is saved`,
+      );
+    }
+    const data = await t.data();
+    out[name] = { shape: [...t.shape], data: Float32Array.from(data) };
+  }
+  return serializeSafetensors(out);
+}
+
 async function writeCheckpoint(
   runDir: string,
   data: CheckpointData,
@@ -113,11 +141,11 @@ async function writeCheckpoint(
     cursors: data.cursors ?? null,
     meta: data.meta ?? null,
   };
-  const contents: Record<(typeof FILES)[number], Uint8Array> = {
-    "weights.bin": await encodeTensors(data.weights),
-    "optimizer.bin": await encodeTensors(optTensors),
-    "anchors.bin": await encodeTensors(data.anchors ?? {}),
-    "method.bin": await encodeTensors(data.methodTensors),
+  const contents: Record<FileName, Uint8Array> = {
+    "weights.safetensors": await encodeTensors(data.weights),
+    "optimizer.safetensors": await encodeTensors(optTensors),
+    "anchors.safetensors": await encodeTensors(data.anchors ?? {}),
+    "method.safetensors": await encodeTensors(data.methodTensors),
     "state.json": new TextEncoder().encode(JSON.stringify(state, null, 2)),
   };
   Deno.mkdirSync(root, { recursive: true });
@@ -126,11 +154,13 @@ async function writeCheckpoint(
   const manifest: Record<string, string> = {};
   for (const name of FILES) {
     writeSynced(`${tmp}/${name}`, contents[name]);
-    manifest[name] = sha256(contents[name]);
+    manifest[name] = await sha256Hex(contents[name]);
   }
   writeSynced(
     `${tmp}/manifest.json`,
-    new TextEncoder().encode(JSON.stringify({ format: 1, sha256: manifest }, null, 2)),
+    new TextEncoder().encode(
+      JSON.stringify({ format: CHECKPOINT_FORMAT, sha256: manifest }, null, 2),
+    ),
   );
   removeIfPresent(final); // only a re-save of the same step (after a resume) gets here
   Deno.renameSync(tmp, final);
@@ -149,10 +179,15 @@ export function saveCheckpoint(
   runDir: string,
   data: CheckpointData,
   keep = 2,
-): Effect.Effect<string, TrainIOError> {
+): Effect.Effect<string, IOFailed> {
   return Effect.tryPromise({
     try: () => writeCheckpoint(runDir, data, keep),
-    catch: (e) => new TrainIOError({ path: `${runDir}/checkpoints`, cause: String(e) }),
+    catch: (e) =>
+      new IOFailed({
+        path: `${runDir}/checkpoints`,
+        operation: "write a checkpoint in",
+        reason: errorText(e),
+      }),
   });
 }
 
@@ -162,73 +197,128 @@ export interface LoadedCheckpoint extends CheckpointData {
   readonly dir: string;
 }
 
-function readVerified(dir: string): LoadedCheckpoint {
+type Decoded = Record<string, TensorData>;
+
+/** Read every file, check its SHA-256 and parse it, before any tensor exists. */
+async function readVerified(
+  dir: string,
+): Promise<{ state: unknown; tensors: Record<TensorFile, Decoded> }> {
   const bad = (file: string, reason: string) => new CheckpointCorrupt({ file, reason });
-  let manifest: { sha256?: Record<string, string> };
+  let manifest: { format?: unknown; sha256?: Record<string, string> };
   try {
     manifest = JSON.parse(
-      readTextCheckedSync(`${dir}/manifest.json`, {
+      await readTextChecked(`${dir}/manifest.json`, {
         maxBytes: MAX_CONFIG_JSON_BYTES,
         what: "checkpoint manifest",
       }),
     );
   } catch (e) {
-    throw bad(`${dir}/manifest.json`, `unreadable: ${e instanceof Error ? e.message : e}`);
+    throw bad(`${dir}/manifest.json`, `unreadable: ${errorText(e)}`);
   }
-  const bytes: Record<string, Uint8Array> = {};
+  if (manifest.format !== CHECKPOINT_FORMAT) {
+    throw bad(
+      `${dir}/manifest.json`,
+      `checkpoint format ${JSON.stringify(manifest.format)}, this version reads format ` +
+        `${CHECKPOINT_FORMAT} (written by another version of the tool)`,
+    );
+  }
+  const bytes: Partial<Record<FileName, Uint8Array>> = {};
   for (const name of FILES) {
     const path = `${dir}/${name}`;
     const want = manifest.sha256?.[name];
     if (!want) throw bad(`${dir}/manifest.json`, `no checksum for ${name}`);
     let b: Uint8Array;
     try {
-      b = readFileCheckedSync(path, { maxBytes: MAX_SAFETENSORS_BYTES, what: "checkpoint" });
+      b = await readFileChecked(path, { maxBytes: MAX_SAFETENSORS_BYTES, what: "checkpoint" });
     } catch (e) {
-      throw bad(path, `unreadable: ${e instanceof Error ? e.message : e}`);
+      throw bad(path, `unreadable: ${errorText(e)}`);
     }
-    const got = sha256(b);
+    const got = await sha256Hex(b);
     if (got !== want) throw bad(path, `SHA-256 ${got} does not match the manifest's ${want}`);
     bytes[name] = b;
   }
-  const decode = (name: string) => {
+  const decode = (name: TensorFile): Decoded => {
+    const path = `${dir}/${name}`;
     try {
-      return decodeTensors(bytes[name]!);
+      return Object.fromEntries(parseSafetensors(bytes[name]!, path).tensors);
     } catch (e) {
-      throw bad(`${dir}/${name}`, e instanceof Error ? e.message : String(e));
+      throw bad(path, errorText(e));
     }
   };
-  const state = JSON.parse(new TextDecoder().decode(bytes["state.json"]!));
-  const opt = decode("optimizer.bin");
-  const m: Record<string, tf.Tensor> = {};
-  const v: Record<string, tf.Tensor> = {};
-  for (const [k, t] of Object.entries(opt)) {
-    if (k.startsWith("m.")) m[k.slice(2)] = t;
-    else v[k.slice(2)] = t;
-  }
-  const anchors = decode("anchors.bin");
-  return {
-    dir,
-    step: state.step,
-    state: state.state,
-    weights: decode("weights.bin"),
-    optimizer: { step: state.optimizerStep, m, v },
-    anchors: state.hasAnchors ? anchors : null,
-    methodTensors: decode("method.bin"),
-    rng: state.rng,
-    cursors: state.cursors,
-    meta: state.meta,
+  const tensors = {
+    "weights.safetensors": decode("weights.safetensors"),
+    "optimizer.safetensors": decode("optimizer.safetensors"),
+    "anchors.safetensors": decode("anchors.safetensors"),
+    "method.safetensors": decode("method.safetensors"),
   };
+  let state: unknown;
+  try {
+    state = JSON.parse(new TextDecoder().decode(bytes["state.json"]!));
+  } catch (e) {
+    throw bad(`${dir}/state.json`, `not valid JSON: ${errorText(e)}`);
+  }
+  return { state, tensors };
+}
+
+const toTensors = (d: Decoded): Record<string, tf.Tensor> =>
+  Object.fromEntries(Object.entries(d).map(([k, t]) => [k, tf.tensor(t.data, [...t.shape])]));
+
+interface SavedState {
+  readonly step: number;
+  readonly state: LisaState;
+  readonly optimizerStep: number;
+  readonly hasAnchors: boolean;
+  readonly rng: unknown;
+  readonly cursors: unknown;
+  readonly meta: unknown;
+}
+
+function isSavedState(x: unknown): x is SavedState {
+  if (typeof x !== "object" || x === null) return false;
+  const o: Record<string, unknown> = { ...x };
+  return Number.isInteger(o.step) && (o.state === "alignment" || o.state === "finetune") &&
+    Number.isInteger(o.optimizerStep) && typeof o.hasAnchors === "boolean";
 }
 
 /**
  * Read and verify the checkpoint in `dir`. Fails with {@link CheckpointCorrupt} naming the
- * first file that is missing, unreadable or whose SHA-256 differs from the manifest.
+ * first file that is missing, unreadable, malformed or whose SHA-256 differs from the manifest;
+ * no tensor is created unless every file checks out.
  */
 export function loadCheckpoint(dir: string): Effect.Effect<LoadedCheckpoint, CheckpointCorrupt> {
-  return Effect.try({
-    try: () => readVerified(dir),
-    catch: (e) =>
-      e instanceof CheckpointCorrupt ? e : new CheckpointCorrupt({ file: dir, reason: String(e) }),
+  return Effect.gen(function* () {
+    const { state, tensors } = yield* Effect.tryPromise({
+      try: () => readVerified(dir),
+      catch: (e) =>
+        e instanceof CheckpointCorrupt
+          ? e
+          : new CheckpointCorrupt({ file: dir, reason: errorText(e) }),
+    });
+    if (!isSavedState(state)) {
+      return yield* new CheckpointCorrupt({
+        file: `${dir}/state.json`,
+        reason: "expected step, state, optimizerStep and hasAnchors",
+      });
+    }
+    const opt = tensors["optimizer.safetensors"];
+    const m: Decoded = {};
+    const v: Decoded = {};
+    for (const [k, t] of Object.entries(opt)) {
+      if (k.startsWith("m.")) m[k.slice(2)] = t;
+      else v[k.slice(2)] = t;
+    }
+    return {
+      dir,
+      step: state.step,
+      state: state.state,
+      weights: toTensors(tensors["weights.safetensors"]),
+      optimizer: { step: state.optimizerStep, m: toTensors(m), v: toTensors(v) },
+      anchors: state.hasAnchors ? toTensors(tensors["anchors.safetensors"]) : null,
+      methodTensors: toTensors(tensors["method.safetensors"]),
+      rng: state.rng,
+      cursors: state.cursors,
+      meta: state.meta,
+    };
   });
 }
 

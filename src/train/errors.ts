@@ -7,7 +7,7 @@ import { Data } from "effect";
 import type { LisaState } from "./schedule.ts";
 
 /** A training or method option is invalid; raised before any work starts. */
-export class ConfigInvalid extends Data.TaggedError("ConfigInvalid")<{
+export class TrainOptionInvalid extends Data.TaggedError("TrainOptionInvalid")<{
   /** The option's path, e.g. `method.rho`. */
   readonly field: string;
   /** What a valid value looks like. */
@@ -65,18 +65,5 @@ export class RunDirExists extends Data.TaggedError("RunDirExists")<{
   override get message(): string {
     return `run directory ${this.dir} already holds a run (pass overwrite to replace it, ` +
       `or resume it)`;
-  }
-}
-
-/** A file operation of the training loop failed. */
-export class TrainIOError extends Data.TaggedError("TrainIOError")<{
-  /** The path involved. */
-  readonly path: string;
-  /** The underlying error text. */
-  readonly cause: string;
-}> {
-  /** One line fit for a terminal. */
-  override get message(): string {
-    return `I/O error on ${this.path}: ${this.cause}`;
   }
 }

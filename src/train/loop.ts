@@ -21,11 +21,11 @@ import {
 } from "./checkpoint.ts";
 import {
   CheckpointCorrupt,
-  type ConfigInvalid,
   NonFiniteLoss,
   RunDirExists,
-  TrainIOError,
+  type TrainOptionInvalid,
 } from "./errors.ts";
+import { errorText, IOFailed } from "../io/errors.ts";
 import type { LrSchedule } from "./lr_schedule.ts";
 import type { Method } from "./methods/types.ts";
 import { createAdamW } from "./optimizer.ts";
@@ -105,19 +105,22 @@ export interface TrainResult {
 
 /** Every failure a run can end with. */
 export type TrainError =
-  | ConfigInvalid
+  | TrainOptionInvalid
   | NonFiniteLoss
   | CheckpointCorrupt
   | RunDirExists
-  | TrainIOError;
+  | IOFailed;
 
 /** Data cursors by the state that consumes them (user data is the fine-tune state's). */
 type Cursors = Record<LisaState, Cursor>;
 
 const io = <A>(path: string, f: () => A) =>
-  Effect.try({ try: f, catch: (e) => new TrainIOError({ path, cause: String(e) }) });
+  Effect.try({
+    try: f,
+    catch: (e) => new IOFailed({ path, operation: "write", reason: errorText(e) }),
+  });
 
-function prepareRunDir(o: TrainOptions): Effect.Effect<void, RunDirExists | TrainIOError> {
+function prepareRunDir(o: TrainOptions): Effect.Effect<void, RunDirExists | IOFailed> {
   return Effect.gen(function* () {
     const marker = `${o.runDir}/run.json`;
     const exists = yield* io(marker, () => {
@@ -209,7 +212,7 @@ export function train<B>(
           if (!saved || saved.size !== w.size) {
             disposeCheckpoint(c);
             return yield* new CheckpointCorrupt({
-              file: `${resumeFrom}/weights.bin`,
+              file: `${resumeFrom}/weights.safetensors`,
               reason: `parameter '${name}' is missing or has a different size`,
             });
           }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { makeRng, permutation } from "./rng.ts";
+import { seededRandom, shuffledIndices } from "../data/rng.ts";
 
 /** Where a source stands: `epoch` (from 0) and `position` within that epoch's order. */
 export interface Cursor {
@@ -60,7 +60,7 @@ export function batchSource<T, B>(items: readonly T[], o: SourceOptions<T, B>): 
     if (cached?.epoch === epoch) return cached.order;
     const order = o.shuffle === false
       ? Array.from({ length: n }, (_, i) => i)
-      : permutation(n, makeRng((o.seed * 1000003 + epoch) >>> 0));
+      : shuffledIndices(n, seededRandom((o.seed * 1000003 + epoch) >>> 0));
     cached = { epoch, order };
     return order;
   };

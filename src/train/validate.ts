@@ -4,18 +4,18 @@
  * @module
  */
 import { Effect } from "effect";
-import { ConfigInvalid } from "./errors.ts";
+import { TrainOptionInvalid } from "./errors.ts";
 import type { TrainOptions } from "./loop.ts";
 import type { Method } from "./methods/types.ts";
 
-/** Fail with {@link ConfigInvalid} on the first bad option. */
+/** Fail with {@link TrainOptionInvalid} on the first bad option. */
 export function validateTrainOptions(
   method: Method,
   sources: { readonly alignment?: unknown; readonly user?: unknown },
   o: TrainOptions,
-): Effect.Effect<void, ConfigInvalid> {
+): Effect.Effect<void, TrainOptionInvalid> {
   const bad = (field: string, expected: string, found: unknown) =>
-    Effect.fail(new ConfigInvalid({ field, expected, found }));
+    Effect.fail(new TrainOptionInvalid({ field, expected, found }));
   const isCount = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
   const isNonNeg = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x >= 0;
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) {
@@ -42,7 +42,9 @@ export function validateTrainOptions(
     return bad("keepCheckpoints", "an integer >= 1", o.keepCheckpoints);
   }
   if (!o.runDir) return bad("runDir", "a directory path", o.runDir);
-  let needsAlign = method.needsAlignmentData && method.name !== "vlguard";
+  // The alignment source feeds alignment-state steps and a method's preparation (EWC's
+  // Fisher); Vlguard's alignment samples are mixed into the user data before training.
+  let needsAlign = method.prepare !== undefined && method.needsAlignmentData;
   let needsUser = false;
   for (let s = 0; s < o.totalSteps && !(needsAlign && needsUser); s++) {
     if (method.stateAt(s) === "alignment") needsAlign = true;

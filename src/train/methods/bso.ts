@@ -14,7 +14,7 @@ export interface BsoOptions {
   readonly finetuneSteps?: number;
 }
 
-/** BSO. Throws `ConfigInvalid` when K1 + K2 = 0. */
+/** BSO. Throws `TrainOptionInvalid` when K1 + K2 = 0. */
 export function bso(options: BsoOptions = {}): Method {
   return lisa({ ...options, rho: 0 }, "bso");
 }

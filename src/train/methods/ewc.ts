@@ -54,7 +54,7 @@ export function diagonalFisher<B>(
   return fisher;
 }
 
-/** EWC. Throws `ConfigInvalid` for a negative lambda. */
+/** EWC. Throws `TrainOptionInvalid` for a negative lambda. */
 export function ewc(options: EwcOptions = {}): Method {
   const lambda = nonNegative("ewc.lambda", options.lambda ?? 1e9);
   let fisher: Record<string, tf.Tensor> | null = null;

@@ -30,7 +30,7 @@ export function klDivergence(current: tf.Tensor, reference: tf.Tensor): tf.Scala
   });
 }
 
-/** KL to the aligned model. Throws `ConfigInvalid` for a negative lambda. */
+/** KL to the aligned model. Throws `TrainOptionInvalid` for a negative lambda. */
 export function kl(options: KlOptions = {}): Method {
   const lambda = nonNegative("kl.lambda", options.lambda ?? 0.1);
   return {

@@ -34,7 +34,7 @@ export const LISA_DEFAULTS = {
   proximalWarmup: DEFAULT_PROXIMAL_WARMUP,
 } as const;
 
-/** Lisa. Throws `ConfigInvalid` for a negative rho or K1 + K2 = 0. */
+/** Lisa. Throws `TrainOptionInvalid` for a negative rho or K1 + K2 = 0. */
 export function lisa(options: LisaOptions = {}, name: "lisa" | "bso" = "lisa"): Method {
   const k1 = options.alignmentSteps ?? LISA_DEFAULTS.alignmentSteps;
   const k2 = options.finetuneSteps ?? LISA_DEFAULTS.finetuneSteps;

@@ -4,7 +4,7 @@
  * @module
  */
 import { Effect } from "effect";
-import { ConfigInvalid } from "../errors.ts";
+import { TrainOptionInvalid } from "../errors.ts";
 import { bso, type BsoOptions } from "./bso.ts";
 import { ewc, type EwcOptions } from "./ewc.ts";
 import { kl, type KlOptions } from "./kl.ts";
@@ -13,9 +13,11 @@ import { naSft } from "./na_sft.ts";
 import { sft, type SftOptions } from "./sft.ts";
 import { vaccine, type VaccineOptions } from "./vaccine.ts";
 import { vlguard, type VlguardOptions } from "./vlguard.ts";
-import { type Method, METHOD_NAMES, type MethodName } from "./types.ts";
+import { isMethodName, METHOD_NAMES, methodSpec } from "./registry.ts";
+import type { Method } from "./types.ts";
 
 export * from "./types.ts";
+export * from "./registry.ts";
 export { bso, ewc, kl, lisa, naSft, sft, vaccine, vlguard };
 export type {
   BsoOptions,
@@ -39,20 +41,9 @@ export type MethodOptions =
   & EwcOptions
   & VaccineOptions;
 
-const KNOWN: Record<MethodName, readonly string[]> = {
-  "sft": ["stage"],
-  "na-sft": [],
-  "bso": ["alignmentSteps", "finetuneSteps"],
-  "lisa": ["alignmentSteps", "finetuneSteps", "rho", "proximalWarmup"],
-  "vlguard": ["alignmentSamples"],
-  "ewc": ["lambda"],
-  "kl": ["lambda"],
-  "vaccine": ["rho"],
-};
-
 /**
- * Build the method `name` from `options`, throwing {@link ConfigInvalid} for an unknown name,
- * an option the method does not take, or a value out of range.
+ * Build the method `name` from `options`, throwing {@link TrainOptionInvalid} for an unknown
+ * name, an option the method does not take, or a value out of range.
  *
  * @example
  * ```ts
@@ -60,54 +51,36 @@ const KNOWN: Record<MethodName, readonly string[]> = {
  * ```
  */
 export function createMethod(name: string, options: Record<string, unknown> = {}): Method {
-  if (!(METHOD_NAMES as readonly string[]).includes(name)) {
-    throw new ConfigInvalid({
+  if (!isMethodName(name)) {
+    throw new TrainOptionInvalid({
       field: "method",
       expected: `one of ${METHOD_NAMES.join(", ")}`,
       found: name,
     });
   }
-  const m = name as MethodName;
+  const spec = methodSpec(name);
   for (const key of Object.keys(options)) {
-    if (!KNOWN[m].includes(key)) {
-      throw new ConfigInvalid({
-        field: `${m}.${key}`,
-        expected: KNOWN[m].length ? `one of ${KNOWN[m].join(", ")}` : "no options",
+    if (!spec.options.includes(key)) {
+      throw new TrainOptionInvalid({
+        field: `${name}.${key}`,
+        expected: spec.options.length ? `one of ${spec.options.join(", ")}` : "no options",
         found: key,
       });
     }
   }
-  const o = options as MethodOptions;
-  switch (m) {
-    case "sft":
-      return sft(o);
-    case "na-sft":
-      return naSft();
-    case "bso":
-      return bso(o);
-    case "lisa":
-      return lisa(o);
-    case "vlguard":
-      return vlguard(o);
-    case "ewc":
-      return ewc(o);
-    case "kl":
-      return kl(o);
-    case "vaccine":
-      return vaccine(o);
-  }
+  return spec.create(options);
 }
 
-/** {@link createMethod} as an Effect failing with {@link ConfigInvalid}. */
+/** {@link createMethod} as an Effect failing with {@link TrainOptionInvalid}. */
 export function methodEffect(
   name: string,
   options: Record<string, unknown> = {},
-): Effect.Effect<Method, ConfigInvalid> {
+): Effect.Effect<Method, TrainOptionInvalid> {
   return Effect.try({
     try: () => createMethod(name, options),
     catch: (e) =>
-      e instanceof ConfigInvalid
+      e instanceof TrainOptionInvalid
         ? e
-        : new ConfigInvalid({ field: "method", expected: "valid options", found: String(e) }),
+        : new TrainOptionInvalid({ field: "method", expected: "valid options", found: String(e) }),
   });
 }

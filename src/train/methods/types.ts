@@ -8,21 +8,7 @@
 import type { tf } from "../../../backends/mod.ts";
 import type { TrainingProblem } from "../problem.ts";
 import type { LisaState } from "../schedule.ts";
-
-/** The names accepted by the `method` option. */
-export const METHOD_NAMES = [
-  "sft",
-  "na-sft",
-  "bso",
-  "lisa",
-  "vlguard",
-  "ewc",
-  "kl",
-  "vaccine",
-] as const;
-
-/** A method name. */
-export type MethodName = typeof METHOD_NAMES[number];
+import type { MethodName } from "./registry.ts";
 
 /** What one step's objective consists of (scalars built inside the step's tape). */
 export interface Objective {

@@ -55,7 +55,7 @@ export function vaccinePerturbation(grads: tf.Tensor[], rho: number): tf.Tensor[
   });
 }
 
-/** Vaccine. Throws `ConfigInvalid` for a negative rho. */
+/** Vaccine. Throws `TrainOptionInvalid` for a negative rho. */
 export function vaccine(options: VaccineOptions = {}): Method {
   const rho = nonNegative("vaccine.rho", options.rho ?? 2);
   return {

@@ -17,7 +17,7 @@ export interface VlguardOptions {
   readonly alignmentSamples?: number;
 }
 
-/** Vlguard. Throws `ConfigInvalid` for a negative or fractional sample count. */
+/** Vlguard. Throws `TrainOptionInvalid` for a negative or fractional sample count. */
 export function vlguard(options: VlguardOptions = {}): Method {
   const k = count("vlguard.alignmentSamples", options.alignmentSamples ?? 1000);
   return { ...sft(), name: "vlguard", needsAlignmentData: true, mixAlignmentSamples: k };
