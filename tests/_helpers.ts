@@ -34,16 +34,31 @@ export async function leakedTensors(fn: () => unknown | Promise<unknown>): Promi
   return tf.memory().numTensors - before;
 }
 
-/** The shared real-data folder, or null (with a message) when it is absent. */
+/** The shared real-data folder `../shared/data/<sub>`, or null when it is absent. */
 export function sharedData(sub: string): string | null {
   const dir = new URL(`../../shared/data/${sub}`, import.meta.url).pathname;
   try {
     Deno.statSync(dir);
     return dir;
   } catch {
-    console.warn(`skipping: ${dir} is absent (real-data tests need ../shared/data)`);
     return null;
   }
+}
+
+/**
+ * The name and `ignore` flag of a test that needs something this machine may lack: when
+ * `missing` (the reason) is not null the test is ignored, never silently passed, and its name
+ * says why.
+ */
+export function requires(name: string, missing: string | null): { name: string; ignore: boolean } {
+  return missing === null
+    ? { name, ignore: false }
+    : { name: `${name} (ignored: ${missing})`, ignore: true };
+}
+
+/** The reason a real-data test cannot run, or null when `../shared/data/<sub>` is present. */
+export function missingSharedData(sub: string): string | null {
+  return sharedData(sub) === null ? `../shared/data/${sub} is absent` : null;
 }
 
 /** Deterministic values in [-1, 1) from a small LCG (no Math.random), for kernel inputs. */

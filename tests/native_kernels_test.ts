@@ -8,12 +8,11 @@ import { tf } from "../backends/mod.ts";
 import { nativeProvider } from "../backends/native.ts";
 import { matMulGeometry } from "../backends/native/gemm.ts";
 // Kernel gradients: tfjs-core registers none; the model module registers the ones it uses.
-import { leakedTensors, seededValues as values, useBackend } from "./_helpers.ts";
+import { leakedTensors, requires, seededValues as values, useBackend } from "./_helpers.ts";
 
 const available = (await nativeProvider.probe()).available;
-if (!available) console.warn("skipping native kernel tests: native backend unavailable");
 const test = (name: string, fn: () => void | Promise<void>) =>
-  Deno.test({ name, ignore: !available, fn });
+  Deno.test({ ...requires(name, available ? null : "the native backend is unavailable here"), fn });
 
 /** Float32 products of sums of up to ~20 terms of O(1) values: 1e-5 absolute is ample. */
 const TOL = 1e-5;

@@ -12,6 +12,7 @@ import {
   openBlas,
 } from "../backends/native/blas.ts";
 import { coreTypeForFlags, isGenericCore } from "../backends/native/openblas_core.ts";
+import { requires } from "./_helpers.ts";
 
 /** Run `fn` with `LISA_BLAS_LIB` set to `value`, then restore it and the cached lookup. */
 async function withBlasLib(value: string, fn: () => Promise<void> | void): Promise<void> {
@@ -54,16 +55,21 @@ Deno.test("native probe: a missing LISA_BLAS_LIB makes native unavailable, sayin
   });
 });
 
-Deno.test("native probe: with a BLAS on the machine it is available and auto-eligible", async () => {
-  const lookup = openBlas();
-  if (!lookup.ok) {
-    console.warn(`skipping: no BLAS here (${lookup.reason})`);
-    return;
-  }
-  const probe = await nativeProvider.probe();
-  assert.equal(probe.available, true);
-  assert.equal(probe.autoEligible, true);
-  assert.match(probe.reason, new RegExp(lookup.library.path.replace(/[.]/g, "\\.")));
+const blasHere = openBlas();
+
+Deno.test({
+  ...requires(
+    "native probe: with a BLAS on the machine it is available and auto-eligible",
+    blasHere.ok ? null : "no BLAS library opens here",
+  ),
+  fn: async () => {
+    const lookup = openBlas();
+    assert.ok(lookup.ok);
+    const probe = await nativeProvider.probe();
+    assert.equal(probe.available, true);
+    assert.equal(probe.autoEligible, true);
+    assert.match(probe.reason, new RegExp(lookup.library.path.replace(/[.]/g, "\\.")));
+  },
 });
 
 Deno.test("openblas core: generic fallbacks are replaced by what the CPU flags support", () => {
@@ -82,15 +88,20 @@ Deno.test("openblas core: generic fallbacks are replaced by what the CPU flags s
   assert.equal(coreTypeForFlags(flags("sse3 ssse3")), null);
 });
 
-Deno.test("native probe: `auto` picks native when no faster backend is eligible", async () => {
-  const report = await probeAll();
-  const eligible = (n: string) => report.find((a) => a.name === n)?.autoEligible === true;
-  if (!eligible("native") || eligible("tensorflow") || eligible("webgpu")) {
-    console.warn("skipping: native not eligible here, or a faster backend is");
-    return;
-  }
-  const info = await initBackend("auto");
-  assert.equal(info.name, "native");
-  assert.equal(info.tfBackend, "native");
-  assert.equal(typeof info.details["blas"], "string");
+const report = await probeAll();
+const eligible = (n: string) => report.find((a) => a.name === n)?.autoEligible === true;
+
+Deno.test({
+  ...requires(
+    "native probe: `auto` picks native when no faster backend is eligible",
+    eligible("native") && !eligible("tensorflow") && !eligible("webgpu")
+      ? null
+      : "native is not auto-eligible here, or a faster backend is",
+  ),
+  fn: async () => {
+    const info = await initBackend("auto");
+    assert.equal(info.name, "native");
+    assert.equal(info.tfBackend, "native");
+    assert.equal(typeof info.details["blas"], "string");
+  },
 });

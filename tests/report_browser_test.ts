@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { writeReport } from "../src/report/write.ts";
 import { fixtureInput } from "./_report_fixture.ts";
+import { requires } from "./_helpers.ts";
 
 const FLAGS = [
   "--headless",
@@ -94,18 +95,17 @@ async function connect(url: string) {
   return { send, waitFor, events, close };
 }
 
+const chromiumHere = findChromium();
+
 Deno.test({
-  name: "report.html in headless Chromium: no console errors, charts render, screenshot",
+  ...requires(
+    "report.html in headless Chromium: no console errors, charts render, screenshot",
+    chromiumHere ? null : "no chromium binary on PATH (apt-get install chromium)",
+  ),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const chromium = findChromium();
-    if (!chromium) {
-      console.warn(
-        "skipping: no chromium binary on PATH (install it with `apt-get install chromium`)",
-      );
-      return;
-    }
+    const chromium = chromiumHere!;
     const dir = await Deno.makeTempDir();
     const profile = await Deno.makeTempDir();
     const { html } = await Effect.runPromise(writeReport(`${dir}/report`, fixtureInput()));
