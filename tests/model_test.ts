@@ -16,6 +16,7 @@ import {
   tinyModelConfig,
   toHfConfig,
 } from "../src/model/mod.ts";
+import { FileInvalid } from "../src/io/mod.ts";
 import { leakedTensors, testBackends, useBackend } from "./_helpers.ts";
 
 const backends = await testBackends();
@@ -68,7 +69,10 @@ Deno.test("model config: HF fields parse, unknown architectures and bad fields a
   assert.match(unknown.message, /GPT2LMHeadModel/);
   assert.equal(err({ ...hf, hidden_size: "32" }).field, "hidden_size");
   assert.equal(err({ ...hf, num_key_value_heads: 3 }).field, "num_key_value_heads");
-  assert.equal(err({ ...hf, rope_scaling: { type: "linear", factor: 2 } }).field, "rope_scaling");
+  assert.equal(
+    err({ ...hf, rope_scaling: { type: "longrope", factor: 2 } }).field,
+    "rope_scaling.rope_type",
+  );
   assert.equal(err([1, 2]).field, "<root>");
 });
 
@@ -203,7 +207,10 @@ for (const backend of backends) {
       return true;
     });
     await Deno.writeTextFile(`${dir}/config.json`, "{ not json");
-    await assert.rejects(() => loadModel(dir), ModelConfigInvalid);
+    await assert.rejects(
+      () => loadModel(dir),
+      (e) => e instanceof FileInvalid && e.problem === "not_json",
+    );
     disposeParams(p);
     disposeParams(loaded.params);
     await Deno.remove(dir, { recursive: true });

@@ -74,6 +74,25 @@ function checkInfo(
   return info.size;
 }
 
+/** The file gave exactly the `size` bytes it had when opened (`extra`: a read past them). */
+function checkComplete(
+  path: string,
+  opts: ReadOptions,
+  size: number,
+  read: number,
+  extra: number | null,
+): void {
+  if (read !== size || (extra !== null && extra > 0)) {
+    refuse(
+      path,
+      opts,
+      "unreadable",
+      `${size} bytes (its size when opened)`,
+      "a file that changed while read",
+    );
+  }
+}
+
 function missing(path: string, opts: ReadOptions, e: unknown): never {
   if (e instanceof FileInvalid) throw e;
   if (e instanceof Deno.errors.NotFound) refuse(path, opts, "missing", "a file", "nothing");
@@ -118,16 +137,7 @@ export async function readFileChecked(path: string, opts: ReadOptions): Promise<
       if (n === null) break;
       off += n;
     }
-    const extra = await file.read(new Uint8Array(1));
-    if (off !== size || (extra !== null && extra > 0)) {
-      refuse(
-        path,
-        opts,
-        "unreadable",
-        `${size} bytes (its size when opened)`,
-        "a file that changed while read",
-      );
-    }
+    checkComplete(path, opts, size, off, await file.read(new Uint8Array(1)));
     return out;
   } catch (e) {
     return missing(path, opts, e);
@@ -147,16 +157,7 @@ export function readFileCheckedSync(path: string, opts: ReadOptions): Uint8Array
       if (n === null) break;
       off += n;
     }
-    const extra = file.readSync(new Uint8Array(1));
-    if (off !== size || (extra !== null && extra > 0)) {
-      refuse(
-        path,
-        opts,
-        "unreadable",
-        `${size} bytes (its size when opened)`,
-        "a file that changed while read",
-      );
-    }
+    checkComplete(path, opts, size, off, file.readSync(new Uint8Array(1)));
     return out;
   } catch (e) {
     return missing(path, opts, e);

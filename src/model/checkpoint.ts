@@ -7,17 +7,15 @@
 import { tf } from "../../backends/mod.ts";
 import {
   findNonFinite,
-  MAX_CONFIG_JSON_BYTES,
   pathExistsSync,
   readJsonChecked,
   readSafetensors,
-  readTextChecked,
   type TensorData,
   writeFileAtomic,
   writeSafetensors,
 } from "../io/mod.ts";
 import { type ModelConfig, parseModelConfig, toHfConfig } from "./config.ts";
-import { ModelConfigInvalid, ModelWeightsInvalid } from "./errors.ts";
+import { ModelWeightsInvalid } from "./errors.ts";
 import { type Params, paramShapes } from "./params.ts";
 
 /** A loaded model: its config and weights. */
@@ -29,27 +27,12 @@ export interface LoadedModel {
 /**
  * Read and parse `<dir>/config.json` (a regular file of at most 16 MiB).
  *
- * @throws {FileInvalid} when the file is missing, not a regular file or too large
- * @throws {ModelConfigInvalid} for invalid JSON, or naming the field that is wrong
+ * @throws {FileInvalid} when the file is missing, not a regular file, too large or not JSON
+ * @throws {ModelConfigInvalid} naming the field that is wrong
  */
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {
   const file = `${dir}/config.json`;
-  const text = await readTextChecked(file, {
-    maxBytes: MAX_CONFIG_JSON_BYTES,
-    what: "model config",
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ModelConfigInvalid({
-      file,
-      field: "<root>",
-      expected: "valid JSON",
-      found: e instanceof Error ? e.message : String(e),
-    });
-  }
-  return parseModelConfig(json, file);
+  return parseModelConfig(await readJsonChecked(file, { what: "model config" }), file);
 }
 
 /**

@@ -4,9 +4,26 @@
  * @module
  */
 import { ModelConfigInvalid, SUPPORTED_ARCHITECTURES } from "./errors.ts";
+import { parseRope, type RopeScaling, ropeToHf } from "./rope.ts";
 
 /** An architecture this decoder implements. */
 export type Architecture = typeof SUPPORTED_ARCHITECTURES[number];
+
+/** How a layer attends: to every earlier position, or to the last `slidingWindow` only. */
+export type LayerType = "full_attention" | "sliding_attention";
+
+const MODEL_TYPES: Readonly<Record<Architecture, string>> = {
+  LlamaForCausalLM: "llama",
+  MistralForCausalLM: "mistral",
+  Qwen2ForCausalLM: "qwen2",
+};
+
+/** transformers' defaults where a config omits `max_position_embeddings`. */
+const DEFAULT_MAX_POSITIONS: Readonly<Record<Architecture, number>> = {
+  LlamaForCausalLM: 2048,
+  MistralForCausalLM: 131072,
+  Qwen2ForCausalLM: 32768,
+};
 
 /** A Llama-family decoder's hyper-parameters (camelCase mirror of the HF fields). */
 export interface ModelConfig {
@@ -24,7 +41,14 @@ export interface ModelConfig {
   /** D: per-head width. */
   readonly headDim: number;
   readonly rmsNormEps: number;
+  /** RoPE base (HF `rope_theta`, top-level or inside `rope_parameters`). */
   readonly ropeTheta: number;
+  /** RoPE scaling (HF `rope_scaling` or `rope_parameters.rope_type`). */
+  readonly rope: RopeScaling;
+  /** Keys a sliding-attention layer sees: the last `slidingWindow` positions; null = none. */
+  readonly slidingWindow: number | null;
+  /** Per layer, full or sliding-window attention (all full when `slidingWindow` is null). */
+  readonly layerTypes: readonly LayerType[];
   readonly tieWordEmbeddings: boolean;
   /** Bias on q/k/v projections (always true for Qwen2). */
   readonly qkvBias: boolean;
@@ -63,9 +87,17 @@ export function parseModelConfig(json: unknown, file = "config.json"): ModelConf
   }
   const o = json as Record<string, unknown>;
   const archs = o.architectures;
-  const arch = Array.isArray(archs) ? archs[0] : undefined;
+  // A config saved without a model (e.g. `LlamaConfig().save_pretrained`) has only model_type.
+  const fromType = archs == null
+    ? SUPPORTED_ARCHITECTURES.find((a) => MODEL_TYPES[a] === o.model_type)
+    : undefined;
+  const arch = Array.isArray(archs) ? archs[0] : fromType;
   if (!isArch(arch)) {
-    bad("architectures", `one of ${SUPPORTED_ARCHITECTURES.join(", ")}`, archs);
+    bad(
+      archs == null ? "architectures (or model_type)" : "architectures",
+      `one of ${SUPPORTED_ARCHITECTURES.join(", ")}`,
+      archs ?? o.model_type,
+    );
   }
   const int = (field: string, fallback?: number): number => {
     const v = o[field] ?? fallback;
@@ -101,9 +133,13 @@ export function parseModelConfig(json: unknown, file = "config.json"): ModelConf
   }
   const headDim = o.head_dim == null ? hiddenSize / numHeads : int("head_dim");
   if (headDim % 2 !== 0) bad("head_dim", "an even number (rotary embeddings)", headDim);
-  if (o.rope_scaling != null) {
-    bad("rope_scaling", "null (rope scaling is not supported)", o.rope_scaling);
-  }
+  const numLayers = int("num_hidden_layers");
+  const maxPositionEmbeddings = int(
+    "max_position_embeddings",
+    DEFAULT_MAX_POSITIONS[arch as Architecture],
+  );
+  const { ropeTheta, rope } = parseRope(o, maxPositionEmbeddings, bad);
+  const { slidingWindow, layerTypes } = parseSliding(o, arch as Architecture, numLayers, bad);
   const eos = o.eos_token_id;
   let eosTokenIds: number[] = [];
   if (Array.isArray(eos) && eos.every((e) => Number.isInteger(e))) eosTokenIds = eos as number[];
@@ -115,17 +151,20 @@ export function parseModelConfig(json: unknown, file = "config.json"): ModelConf
     vocabSize: int("vocab_size"),
     hiddenSize,
     intermediateSize: int("intermediate_size"),
-    numLayers: int("num_hidden_layers"),
+    numLayers,
     numHeads,
     numKvHeads,
     headDim,
     rmsNormEps: num("rms_norm_eps", 1e-6),
-    ropeTheta: num("rope_theta", 10000),
+    ropeTheta,
+    rope,
+    slidingWindow,
+    layerTypes,
     tieWordEmbeddings: bool("tie_word_embeddings", false),
     qkvBias: isQwen ? true : bool("attention_bias", false),
     oBias: isQwen ? false : bool("attention_bias", false),
     mlpBias: isQwen ? false : bool("mlp_bias", false),
-    maxPositionEmbeddings: int("max_position_embeddings", 2048),
+    maxPositionEmbeddings,
     initializerRange: num("initializer_range", 0.02),
     bosTokenId: optId("bos_token_id"),
     eosTokenIds,
@@ -134,15 +173,76 @@ export function parseModelConfig(json: unknown, file = "config.json"): ModelConf
   };
 }
 
-/** The Hugging Face `config.json` object for a config (unknown original fields kept). */
+/**
+ * Sliding-window attention as transformers reads it: Mistral slides every layer when
+ * `sliding_window` is set (default 4096); Qwen2 only with `use_sliding_window`, on the layers
+ * `layer_types` marks (default: from `max_window_layers` on); Llama never.
+ */
+function parseSliding(
+  o: Readonly<Record<string, unknown>>,
+  arch: Architecture,
+  numLayers: number,
+  bad: (field: string, expected: string, found: unknown) => never,
+): { slidingWindow: number | null; layerTypes: LayerType[] } {
+  const full = (): LayerType[] => Array.from({ length: numLayers }, () => "full_attention");
+  const windowOf = (v: unknown): number | null => {
+    if (v === null) return null;
+    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+      return bad("sliding_window", "a positive integer or null", v);
+    }
+    return v;
+  };
+  if (arch === "LlamaForCausalLM") return { slidingWindow: null, layerTypes: full() };
+  if (arch === "MistralForCausalLM") {
+    const w = windowOf(o.sliding_window === undefined ? 4096 : o.sliding_window);
+    return {
+      slidingWindow: w,
+      layerTypes: w === null
+        ? full()
+        : Array.from({ length: numLayers }, () => "sliding_attention"),
+    };
+  }
+  const use = o.use_sliding_window ?? false;
+  if (typeof use !== "boolean") bad("use_sliding_window", "true or false", use);
+  const w = use ? windowOf(o.sliding_window === undefined ? 4096 : o.sliding_window) : null;
+  if (w === null) return { slidingWindow: null, layerTypes: full() };
+  const given = o.layer_types;
+  if (given != null) {
+    if (
+      !Array.isArray(given) || given.length !== numLayers ||
+      !given.every((t) => t === "full_attention" || t === "sliding_attention")
+    ) {
+      bad(
+        "layer_types",
+        `${numLayers} entries, each full_attention or sliding_attention`,
+        given,
+      );
+    }
+    return { slidingWindow: w, layerTypes: given as LayerType[] };
+  }
+  const from = o.max_window_layers ?? 28;
+  if (typeof from !== "number" || !Number.isInteger(from) || from < 0) {
+    bad("max_window_layers", "a non-negative integer", from);
+  }
+  return {
+    slidingWindow: w,
+    layerTypes: Array.from(
+      { length: numLayers },
+      (_, i) => i >= (from as number) ? "sliding_attention" : "full_attention",
+    ),
+  };
+}
+
+/**
+ * The Hugging Face `config.json` object for a config (unknown original fields kept). RoPE
+ * scaling is written as `rope_scaling` (read by transformers 4.x and 5.x) and, when the
+ * original had it, as a matching `rope_parameters`; default RoPE adds no new key.
+ */
 export function toHfConfig(c: ModelConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {
     ...c.raw,
     architectures: [c.architecture],
-    model_type:
-      { LlamaForCausalLM: "llama", MistralForCausalLM: "mistral", Qwen2ForCausalLM: "qwen2" }[
-        c.architecture
-      ],
+    model_type: MODEL_TYPES[c.architecture],
     vocab_size: c.vocabSize,
     hidden_size: c.hiddenSize,
     intermediate_size: c.intermediateSize,
@@ -157,6 +257,8 @@ export function toHfConfig(c: ModelConfig): Record<string, unknown> {
     initializer_range: c.initializerRange,
     hidden_act: "silu",
     torch_dtype: "float32",
+    // transformers 5 names it `dtype`; the weights are written as F32 whatever they were
+    ...("dtype" in c.raw ? { dtype: "float32" } : {}),
     bos_token_id: c.bosTokenId,
     eos_token_id: c.eosTokenIds.length === 1 ? c.eosTokenIds[0] : [...c.eosTokenIds],
     pad_token_id: c.padTokenId,
@@ -164,6 +266,19 @@ export function toHfConfig(c: ModelConfig): Record<string, unknown> {
   if (c.architecture !== "Qwen2ForCausalLM") {
     out.attention_bias = c.qkvBias;
     out.mlp_bias = c.mlpBias;
+  }
+  const scaling = ropeToHf(c);
+  if (scaling !== null || "rope_scaling" in c.raw) out.rope_scaling = scaling;
+  if ("rope_parameters" in c.raw) {
+    out.rope_parameters = { rope_type: "default", ...scaling, rope_theta: c.ropeTheta };
+  }
+  if (c.architecture === "MistralForCausalLM") out.sliding_window = c.slidingWindow;
+  if (
+    c.architecture === "Qwen2ForCausalLM" && (c.slidingWindow !== null || "layer_types" in c.raw)
+  ) {
+    out.use_sliding_window = c.slidingWindow !== null;
+    out.sliding_window = c.slidingWindow;
+    out.layer_types = [...c.layerTypes];
   }
   return out;
 }
@@ -184,6 +299,9 @@ export function tinyModelConfig(overrides: Partial<ModelConfig> = {}): ModelConf
     headDim: 4,
     rmsNormEps: 1e-6,
     ropeTheta: 10000,
+    rope: { type: "default" },
+    slidingWindow: null,
+    layerTypes: [],
     tieWordEmbeddings: false,
     qkvBias: false,
     oBias: false,
@@ -195,5 +313,11 @@ export function tinyModelConfig(overrides: Partial<ModelConfig> = {}): ModelConf
     padTokenId: 0,
     raw: {},
   };
-  return { ...base, ...overrides };
+  const merged = { ...base, ...overrides };
+  const layerTypes = overrides.layerTypes ??
+    Array.from(
+      { length: merged.numLayers },
+      (): LayerType => merged.slidingWindow === null ? "full_attention" : "sliding_attention",
+    );
+  return { ...merged, layerTypes };
 }

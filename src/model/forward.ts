@@ -17,8 +17,9 @@ import {
   mlp,
   repeatKv,
   rmsNorm,
-  ropeTables,
 } from "./layers.ts";
+import { attentionBias } from "./mask.ts";
+import { ropeTables } from "./rope.ts";
 import { lmHead, need, type Params } from "./params.ts";
 
 /**
@@ -66,19 +67,6 @@ export interface ForwardOptions {
   readonly lastOnly?: boolean;
 }
 
-const NEG = -1e9;
-
-/** Additive attention bias [B or 1, 1, T, S]: causal, plus key padding when a mask is given. */
-function attentionBias(t: number, past: number, mask: tf.Tensor | undefined): tf.Tensor {
-  const s = past + t;
-  const causal = new Float32Array(t * s);
-  for (let i = 0; i < t; i++) for (let j = past + i + 1; j < s; j++) causal[i * s + j] = NEG;
-  const bias = tf.tensor4d(causal, [1, 1, t, s]); // [1, 1, T, S]
-  if (!mask) return bias;
-  const pad = tf.mul(tf.sub(1, tf.cast(mask, "float32")), NEG); // [B, S]
-  return tf.add(bias, tf.reshape(pad, [mask.shape[0]!, 1, 1, s])); // [B, 1, T, S]
-}
-
 /** Position ids [B, T] for the new tokens: count of real tokens before each one. */
 function positionIds(b: number, t: number, past: number, mask: tf.Tensor | undefined): tf.Tensor {
   if (!mask) return tf.tile(tf.reshape(tf.range(past, past + t, 1, "int32"), [1, t]), [b, 1]);
@@ -115,8 +103,12 @@ export function forward(
       `attentionMask covers ${mask.shape[1]} positions, expected cached + new = ${past + t}`,
     );
   }
-  const [cos, sin] = ropeTables(c, positionIds(b, t, past, mask)); // [B, 1, T, D]
+  // The longest row is unpadded, so the largest position id is past + t - 1 (as transformers).
+  const [cos, sin] = ropeTables(c, positionIds(b, t, past, mask), past + t); // [B, 1, T, D]
   const bias = attentionBias(t, past, mask); // [B, 1, T, S]
+  const slidingBias = c.slidingWindow === null
+    ? bias
+    : attentionBias(t, past, mask, c.slidingWindow); // [B, 1, T, S]
   const rep = c.numHeads / c.numKvHeads;
   const scale = 1 / Math.sqrt(c.headDim);
   const heads = (x: tf.Tensor, n: number) =>
@@ -139,7 +131,8 @@ export function forward(
       }
       cache.layers[i] = { k: tf.keep(k), v: tf.keep(v) };
     }
-    const scores = tf.add(tf.mul(tf.matMul(q, repeatKv(k, rep), false, true), scale), bias); // [B, H, T, S]
+    const layerBias = c.layerTypes[i] === "sliding_attention" ? slidingBias : bias;
+    const scores = tf.add(tf.mul(tf.matMul(q, repeatKv(k, rep), false, true), scale), layerBias); // [B, H, T, S]
     const att = tf.matMul(tf.softmax(scores, -1), repeatKv(v, rep)); // [B, H, T, D]
     const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [b, t, c.numHeads * c.headDim]); // [B, T, H*D]
     h = tf.add(h, linear(p, i, "o_proj", merged, adapters, ctx)); // [B, T, C]

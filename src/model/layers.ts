@@ -7,7 +7,6 @@
  * @module
  */
 import { tf } from "../../backends/mod.ts";
-import type { ModelConfig } from "./config.ts";
 import { type LinearModule, modulePath, need, type Params } from "./params.ts";
 
 /**
@@ -57,16 +56,6 @@ export function linear(
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
   const ms = tf.mean(tf.square(x), -1, true); // [..., 1]
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
-}
-
-/** cos and sin tables for rotary embeddings at `positions` [B, T] → each [B, 1, T, D]. */
-export function ropeTables(c: ModelConfig, positions: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  const half = c.headDim / 2;
-  const inv = new Float32Array(half);
-  for (let i = 0; i < half; i++) inv[i] = 1 / c.ropeTheta ** ((2 * i) / c.headDim);
-  const freqs = tf.mul(tf.expandDims(tf.cast(positions, "float32"), -1), tf.tensor1d(inv)); // [B, T, D/2]
-  const emb = tf.expandDims(tf.concat([freqs, freqs], -1), 1); // [B, 1, T, D]
-  return [tf.cos(emb), tf.sin(emb)];
 }
 
 /** Apply rotary embeddings ("rotate half" convention). x: [B, h, T, D]. */

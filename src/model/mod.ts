@@ -20,6 +20,8 @@ export * from "./config.ts";
 export * from "./params.ts";
 export type { AdapterContext, LinearAdapter } from "./layers.ts";
 export * from "./forward.ts";
+export { ROPE_TYPES, ropeFrequencies, type RopeScaling } from "./rope.ts";
+export { attentionBias } from "./mask.ts";
 export * from "./loss.ts";
 export * from "./checkpoint.ts";
 export { normalArray, seededRandom, subSeed, uniformArray } from "./random.ts";
