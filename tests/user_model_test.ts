@@ -4,10 +4,12 @@
  * the file or tensor named, never as a crash.
  */
 import assert from "node:assert/strict";
+import { isAbsolute, resolve } from "node:path";
 import { Effect, Layer } from "effect";
 import { Backend, tf } from "../backends/mod.ts";
 import { configFor } from "../src/cli/main.ts";
 import { parseArgs } from "../src/config/mod.ts";
+import { loadAdapter } from "../src/lora/mod.ts";
 import { disposeParams, loadModel, saveModel } from "../src/model/mod.ts";
 import {
   ALL_DATASETS,
@@ -18,7 +20,7 @@ import {
   runPipeline,
 } from "../src/pipeline/mod.ts";
 import { Progress } from "../src/train/mod.ts";
-import { tinyModelDir } from "./_tiny_lm.ts";
+import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
 
 const layers = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
 const root = new URL("../", import.meta.url).pathname;
@@ -164,4 +166,35 @@ Deno.test("CLI: NaN weights and a config.json pointing at /dev/zero exit 2, nami
   assert.match(z.err, /config\.json \(model config\): expected a regular file, found a symlink/);
   assert.ok(z.ms < 30_000, `took ${z.ms} ms`);
   for (const d of [model, out, zero]) await Deno.remove(d, { recursive: true });
+});
+
+Deno.test("finetune: the adapter names its base model so PEFT can find it from the adapter alone", async () => {
+  const model = await tinyModelDir();
+  const out = await Deno.makeTempDir();
+  const cfg = await configFor(
+    parseArgs([
+      "finetune",
+      ...tinyRunFlags(model, out),
+      "--method.name=sft",
+      "--finetune.optim.maxSteps=2",
+      "--output.name=f",
+    ]),
+  );
+  await Effect.runPromise(Effect.provide(
+    Effect.gen(function* () {
+      const dir = yield* openRunDir(cfg, "finetune", null);
+      return yield* runPipeline(cfg, dir, "finetune");
+    }),
+    layers,
+  ));
+  const adapterDir = `${out}/f/finetune-sft/adapter`;
+  const json = JSON.parse(await Deno.readTextFile(`${adapterDir}/adapter_config.json`));
+  const base: string = json.base_model_name_or_path;
+  assert.ok(!isAbsolute(base), `relative to the working folder: ${base}`);
+  assert.equal(resolve(base), resolve(model));
+  const adapter = await loadAdapter(adapterDir);
+  assert.equal(adapter.peft.baseModel, base);
+  adapter.dispose();
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(model, { recursive: true });
 });

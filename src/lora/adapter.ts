@@ -20,16 +20,30 @@ import {
 } from "../model/mod.ts";
 import { type LoraConfig, loraScaling, validateLoraConfig } from "./config.ts";
 
-/** One adapted linear: A [r, in] and B [out, r]. */
+/** One adapted linear: A [r, in] and B [out, r], with its own alpha and scaling. */
 export interface LoraModule {
   readonly A: tf.Variable;
   readonly B: tf.Variable;
+  /** Rank: A's rows (PEFT `rank_pattern` may give modules different ranks). */
+  readonly r: number;
+  /** Alpha of this module (PEFT `alpha_pattern` may differ from the config's). */
+  readonly alpha: number;
+  /** What B A x is multiplied by: alpha / r, or alpha / sqrt(r) with rsLoRA. */
+  readonly scaling: number;
+}
+
+/** The matrices of one module, and optionally its own alpha (default: the config's). */
+export interface LoraMatrices {
+  readonly A: tf.Tensor;
+  readonly B: tf.Tensor;
+  readonly alpha?: number;
 }
 
 /** A LoRA adapter, usable as a `forward` adapter. */
 export interface LoraAdapter extends LinearAdapter {
+  /** The defaults (r, alpha) and the short names of the adapted modules. */
   readonly config: LoraConfig;
-  /** alpha / r (or alpha / sqrt(r) with rsLoRA). */
+  /** alpha / r (or alpha / sqrt(r) with rsLoRA) of the config; modules may differ. */
   readonly scaling: number;
   /** Adapted modules keyed by HF module path (`model.layers.0.self_attn.q_proj`). */
   readonly modules: ReadonlyMap<string, LoraModule>;
@@ -46,17 +60,26 @@ export function peftKey(path: string, which: "A" | "B"): string {
 
 /**
  * Build an adapter from explicit matrices (used by {@link createAdapter} and the loader).
- * `modules` maps module paths to A [r, in] and B [out, r] tensors, which become variables.
+ * `modules` maps module paths to A [r, in] and B [out, r] tensors, which become variables;
+ * each module's rank is its A's rows, its alpha its own or the config's.
  */
 export function adapterFromTensors(
   config: LoraConfig,
-  modules: ReadonlyMap<string, { A: tf.Tensor; B: tf.Tensor }>,
+  modules: ReadonlyMap<string, LoraMatrices>,
   trainable = true,
 ): LoraAdapter {
   const scaling = loraScaling(config);
   const vars = new Map<string, LoraModule>();
   for (const [path, m] of modules) {
-    vars.set(path, { A: tf.variable(m.A, trainable), B: tf.variable(m.B, trainable) });
+    const r = m.A.shape[0]!;
+    const alpha = m.alpha ?? config.alpha;
+    vars.set(path, {
+      A: tf.variable(m.A, trainable),
+      B: tf.variable(m.B, trainable),
+      r,
+      alpha,
+      scaling: loraScaling({ r, alpha, useRslora: config.useRslora ?? false }),
+    });
   }
   return {
     config,
@@ -70,7 +93,7 @@ export function adapterFromTensors(
         : x;
       const down = tf.matMul(xin, m.A as tf.Tensor2D, false, true); // [N, r]
       const up = tf.matMul(down, m.B as tf.Tensor2D, false, true); // [N, out]
-      return tf.mul(up, scaling);
+      return tf.mul(up, m.scaling);
     },
     trainable(): Record<string, tf.Variable> {
       const out: Record<string, tf.Variable> = {};

@@ -33,8 +33,8 @@ export class AdapterInvalid extends Data.TaggedError("AdapterInvalid")<{
   }
 }
 
-/** The scaling factor the update is multiplied by. */
-export function loraScaling(c: LoraConfig): number {
+/** The scaling factor the update is multiplied by: alpha / r, or alpha / sqrt(r) with rsLoRA. */
+export function loraScaling(c: Pick<LoraConfig, "r" | "alpha" | "useRslora">): number {
   return c.useRslora ? c.alpha / Math.sqrt(c.r) : c.alpha / c.r;
 }
 

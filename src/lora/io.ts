@@ -1,15 +1,16 @@
 /**
  * Adapters on disk in PEFT's layout: `adapter_config.json` and `adapter_model.safetensors`
- * with keys `base_model.model.<module path>.lora_A.weight` / `lora_B.weight`.
+ * with keys `base_model.model.<module path>.lora_A.weight` / `lora_B.weight`. Loading follows
+ * PEFT's own rules (see `peft.ts`); saving writes what PEFT reads back into the same modules,
+ * ranks and alphas, with the base model named so `AutoPeftModelForCausalLM` can find it.
  *
  * @module
  */
 import { tf } from "../../backends/mod.ts";
 import {
   findNonFinite,
-  MAX_CONFIG_JSON_BYTES,
+  readJsonChecked,
   readSafetensors,
-  readTextChecked,
   type TensorData,
   writeFileAtomic,
   writeSafetensors,
@@ -20,21 +21,54 @@ import {
   linearShape,
   maxWeightFileBytes,
   type ModelConfig,
+  modulePath,
 } from "../model/mod.ts";
-import { adapterFromTensors, type LoraAdapter, peftKey } from "./adapter.ts";
-import { AdapterInvalid, type LoraConfig, validateLoraConfig } from "./config.ts";
+import { adapterFromTensors, type LoraAdapter, type LoraMatrices, peftKey } from "./adapter.ts";
+import { AdapterInvalid, type LoraConfig } from "./config.ts";
+import { isTargeted, parsePeftConfig, type PeftLoraConfig, rankAndAlpha } from "./peft.ts";
 
 /** Options of {@link saveAdapter}. */
 export interface SaveAdapterOptions {
-  /** Written as `base_model_name_or_path`. */
+  /**
+   * Written as `base_model_name_or_path`: the base model's folder (relative to where Python
+   * will run, usually the folder the tool ran in) or its hub name.
+   */
   readonly baseModel?: string;
 }
 
-/** The PEFT `adapter_config.json` object for a LoRA config. */
+const LAYER_PATH = /^model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)$/;
+
+/** The layer and short name of a decoder linear's path, or null for any other module. */
+function parsePath(path: string): { layer: number; name: LinearModule } | null {
+  const m = LAYER_PATH.exec(path);
+  if (!m || !(LINEAR_MODULES as readonly string[]).includes(m[3]!)) return null;
+  const name = m[3] as LinearModule;
+  const layer = Number(m[1]);
+  return modulePath(layer, name) === path ? { layer, name } : null;
+}
+
+/**
+ * The PEFT `adapter_config.json` object for an adapter. Targets are short names when the
+ * adapter covers the same modules in every layer from 0 up (what `createAdapter` makes), else
+ * full module paths (as PEFT saves `all-linear`); modules whose rank or alpha differ from the
+ * config's are listed in `rank_pattern` / `alpha_pattern` by full path.
+ */
 export function peftConfigJson(
-  c: LoraConfig,
+  adapter: LoraAdapter,
   baseModel: string | null = null,
 ): Record<string, unknown> {
+  const c = adapter.config;
+  const paths = [...adapter.modules.keys()].sort();
+  const parsed = paths.map(parsePath);
+  const names = [...new Set(parsed.map((p) => p?.name ?? null))];
+  const layers = Math.max(-1, ...parsed.map((p) => p?.layer ?? -1)) + 1;
+  const grid = names.every((n) => n !== null) && paths.length === names.length * layers;
+  const rankPattern: Record<string, number> = {};
+  const alphaPattern: Record<string, number> = {};
+  for (const [path, m] of adapter.modules) {
+    if (m.r !== c.r) rankPattern[path] = m.r;
+    if (m.alpha !== c.alpha) alphaPattern[path] = m.alpha;
+  }
   return {
     peft_type: "LORA",
     task_type: "CAUSAL_LM",
@@ -42,7 +76,7 @@ export function peftConfigJson(
     r: c.r,
     lora_alpha: c.alpha,
     lora_dropout: c.dropout,
-    target_modules: [...c.targets],
+    target_modules: grid ? LINEAR_MODULES.filter((n) => names.includes(n)) : paths,
     bias: "none",
     fan_in_fan_out: false,
     inference_mode: true,
@@ -51,8 +85,8 @@ export function peftConfigJson(
     use_dora: false,
     modules_to_save: null,
     layers_to_transform: null,
-    rank_pattern: {},
-    alpha_pattern: {},
+    rank_pattern: rankPattern,
+    alpha_pattern: alphaPattern,
   };
 }
 
@@ -68,69 +102,30 @@ export async function saveAdapter(
     tensors[key] = { shape: v.shape, data: (await v.data()) as Float32Array };
   }
   await writeSafetensors(`${dir}/adapter_model.safetensors`, tensors, { format: "pt" });
-  const json = peftConfigJson(adapter.config, opts.baseModel ?? null);
+  const json = peftConfigJson(adapter, opts.baseModel ?? null);
   await writeFileAtomic(`${dir}/adapter_config.json`, JSON.stringify(json, null, 2) + "\n");
-}
-
-/** Parse a PEFT `adapter_config.json` object into a LoRA config. */
-export function parsePeftConfig(json: unknown, file = "adapter_config.json"): LoraConfig {
-  const bad = (field: string, expected: string, found: unknown): never => {
-    throw new AdapterInvalid({ file, field, expected, found: JSON.stringify(found) ?? "nothing" });
-  };
-  if (typeof json !== "object" || json === null) return bad("<root>", "a JSON object", json);
-  const o = json as Record<string, unknown>;
-  if (o.peft_type !== undefined && o.peft_type !== "LORA") bad("peft_type", '"LORA"', o.peft_type);
-  if (o.use_dora === true) bad("use_dora", "false (DoRA is not supported)", o.use_dora);
-  for (const f of ["rank_pattern", "alpha_pattern"]) {
-    const v = o[f];
-    if (v != null && Object.keys(v as object).length > 0) bad(f, "empty (not supported)", v);
-  }
-  let targets = o.target_modules;
-  if (typeof targets === "string") {
-    targets = targets === "all-linear" ? [...LINEAR_MODULES] : bad(
-      "target_modules",
-      "a list of module names or all-linear",
-      targets,
-    );
-  }
-  if (!Array.isArray(targets)) return bad("target_modules", "a list of module names", targets);
-  const config: LoraConfig = {
-    r: o.r as number,
-    alpha: o.lora_alpha as number,
-    dropout: (o.lora_dropout ?? 0) as number,
-    targets: targets as string[],
-    useRslora: o.use_rslora === true,
-  };
-  validateLoraConfig(config, file);
-  return config;
 }
 
 const KEY = /^base_model\.model\.(.+)\.lora_([AB])(?:\.default)?\.weight$/;
 
+/** An adapter read from disk, with the config PEFT saved. */
+export interface LoadedAdapter extends LoraAdapter {
+  /** The parsed `adapter_config.json` (targets, patterns, the recorded base model). */
+  readonly peft: PeftLoraConfig;
+}
+
 /**
- * Load a PEFT-layout adapter. With `model`, every matrix's shape is checked against the
- * model's linears.
+ * Load a PEFT-layout adapter. Every tensor must belong to a module the config targets (PEFT
+ * would silently ignore it otherwise), with the rank PEFT gives that module. With `model`,
+ * every targeted linear of the model must have its matrices, of the model's shapes.
  *
- * @throws {AdapterInvalid} for a bad config, an unexpected key, or a shape mismatch
+ * @throws {AdapterInvalid} for a bad or unsupported config, an unexpected key, a missing or
+ *   misshapen matrix, or a non-finite value
+ * @throws {FileInvalid} for a file that is missing, not a regular file or too large
  */
-export async function loadAdapter(dir: string, model?: ModelConfig): Promise<LoraAdapter> {
+export async function loadAdapter(dir: string, model?: ModelConfig): Promise<LoadedAdapter> {
   const cfgFile = `${dir}/adapter_config.json`;
-  const text = await readTextChecked(cfgFile, {
-    maxBytes: MAX_CONFIG_JSON_BYTES,
-    what: "adapter config",
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new AdapterInvalid({
-      file: cfgFile,
-      field: "<root>",
-      expected: "valid JSON",
-      found: e instanceof Error ? e.message : String(e),
-    });
-  }
-  const config = parsePeftConfig(json, cfgFile);
+  const peft = parsePeftConfig(await readJsonChecked(cfgFile, { what: "adapter config" }), cfgFile);
   const file = `${dir}/adapter_model.safetensors`;
   const st = await readSafetensors(file, {
     what: "adapter weights",
@@ -156,37 +151,60 @@ export async function loadAdapter(dir: string, model?: ModelConfig): Promise<Lor
     entry[which as "A" | "B"] = t;
     parts.set(path!, entry);
   }
-  const modules = new Map<string, { A: tf.Tensor; B: tf.Tensor }>();
+  if (model) {
+    for (let i = 0; i < model.numLayers; i++) {
+      for (const name of LINEAR_MODULES) {
+        const path = modulePath(i, name);
+        if (isTargeted(peft, path) && !parts.has(path)) {
+          bad(path, "lora_A and lora_B (adapter_config.json targets this module)", "neither");
+        }
+      }
+    }
+  }
+  const modules = new Map<string, LoraMatrices>();
+  const used = new Set<LinearModule>();
   for (const [path, { A, B }] of parts) {
     if (!A || !B) bad(path, "both lora_A and lora_B", A ? "only lora_A" : "only lora_B");
-    const a = A!, b = B!;
-    if (a.shape.length !== 2 || a.shape[0] !== config.r) {
-      bad(peftKey(path, "A"), `shape [${config.r}, in]`, `[${a.shape}]`);
+    const where = parsePath(path);
+    if (!where || (model && where.layer >= model.numLayers)) {
+      bad(path, "a linear module of a decoder layer", "another module");
     }
-    if (b.shape.length !== 2 || b.shape[1] !== config.r) {
-      bad(peftKey(path, "B"), `shape [out, ${config.r}]`, `[${b.shape}]`);
+    if (!isTargeted(peft, path)) {
+      bad(path, "a module adapter_config.json targets (PEFT would ignore it)", "untargeted");
+    }
+    const { r, alpha } = rankAndAlpha(peft, path);
+    const a = A!, b = B!;
+    if (a.shape.length !== 2 || a.shape[0] !== r) {
+      bad(peftKey(path, "A"), `shape [${r}, in]`, `[${a.shape}]`);
+    }
+    if (b.shape.length !== 2 || b.shape[1] !== r) {
+      bad(peftKey(path, "B"), `shape [out, ${r}]`, `[${b.shape}]`);
     }
     if (model) {
-      const short = path.split(".").pop() as LinearModule;
-      const layer = Number(/layers\.(\d+)\./.exec(path)?.[1] ?? NaN);
-      if (!(LINEAR_MODULES as readonly string[]).includes(short) || !(layer < model.numLayers)) {
-        bad(path, "a linear module of the model", path);
-      }
-      const [out, inp] = linearShape(model, short);
+      const [out, inp] = linearShape(model, where!.name);
       if (a.shape[1] !== inp || b.shape[0] !== out) {
-        bad(
-          path,
-          `A [${config.r}, ${inp}] and B [${out}, ${config.r}]`,
-          `[${a.shape}] and [${b.shape}]`,
-        );
+        bad(path, `A [${r}, ${inp}] and B [${out}, ${r}]`, `[${a.shape}] and [${b.shape}]`);
       }
     }
-    modules.set(path, { A: tf.tensor(a.data, [...a.shape]), B: tf.tensor(b.data, [...b.shape]) });
+    used.add(where!.name);
+    modules.set(path, {
+      A: tf.tensor(a.data, [...a.shape]),
+      B: tf.tensor(b.data, [...b.shape]),
+      alpha,
+    });
   }
+  if (modules.size === 0) bad("<all>", "at least one lora_A / lora_B pair", "none");
+  const config: LoraConfig = {
+    r: peft.r,
+    alpha: peft.alpha,
+    dropout: peft.dropout,
+    targets: LINEAR_MODULES.filter((n) => used.has(n)),
+    useRslora: peft.useRslora,
+  };
   const adapter = adapterFromTensors(config, modules);
   for (const m of modules.values()) {
     m.A.dispose();
     m.B.dispose();
   }
-  return adapter;
+  return { ...adapter, peft };
 }

@@ -20,7 +20,7 @@ export function mergeAdapter(params: Params, adapter: LoraAdapter): Params {
       const key = `${path}.weight`;
       const w = out[key];
       if (!w) throw new Error(`mergeAdapter: the params have no '${key}' for the adapter`);
-      const delta = tf.mul(tf.matMul(m.B, m.A), adapter.scaling); // [out, in]
+      const delta = tf.mul(tf.matMul(m.B, m.A), m.scaling); // [out, in]
       out[key] = tf.add(w, delta);
     }
     return out;

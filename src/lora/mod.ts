@@ -15,3 +15,4 @@ export * from "./config.ts";
 export * from "./adapter.ts";
 export * from "./merge.ts";
 export * from "./io.ts";
+export * from "./peft.ts";

@@ -152,8 +152,9 @@ export function alignPhase(cfg: ExperimentConfig, lm: LoadedLm, ds: Datasets, di
 }
 
 /**
- * Fine-tune one method from `frozen` weights and evaluate it, in `dir`: reuses saved metrics,
- * resumes an interrupted stage from its checkpoint, records the user data's provenance.
+ * Fine-tune one method from `frozen` weights (saved in `frozenDir`, which the adapter names as
+ * its base) and evaluate it, in `dir`: reuses saved metrics, resumes an interrupted stage from
+ * its checkpoint, records the user data's provenance.
  */
 export function finetunePhase(
   cfg: ExperimentConfig,
@@ -163,6 +164,7 @@ export function finetunePhase(
   frozen: Params,
   name: FinetuneMethodName,
   dir: string,
+  frozenDir: string,
 ) {
   return Effect.gen(function* () {
     const saved = yield* Effect.promise(() => readJsonOrNull<ModelRow>(`${dir}/metrics.json`));
@@ -186,6 +188,7 @@ export function finetunePhase(
       `${dir}/train`,
       `${dir}/adapter`,
       hasCheckpoint(`${dir}/train`),
+      frozenDir,
     );
     const train = {
       seconds: stage.seconds,
@@ -289,7 +292,16 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
       for (const name of methods) {
         const frozen = methodSpec(name).needsAlignedModel ? aligned : lm.params;
         rows.push(
-          yield* finetunePhase(cfg, lm, ds, judge!, frozen, name, `${runDir}/finetune-${name}`),
+          yield* finetunePhase(
+            cfg,
+            lm,
+            ds,
+            judge!,
+            frozen,
+            name,
+            `${runDir}/finetune-${name}`,
+            frozen === lm.params ? modelDir(cfg) : `${runDir}/aligned`,
+          ),
         );
       }
     });

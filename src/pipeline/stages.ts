@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { relative, resolve } from "node:path";
 import { Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
 import type { Example } from "../data/mod.ts";
@@ -26,6 +27,14 @@ import {
 } from "../train/mod.ts";
 import { lmProblem } from "./problem.ts";
 import { collate, type LmArrays, tokenize } from "./tokenize.ts";
+
+/**
+ * `path` relative to the working folder (how `base_model_name_or_path` must read for
+ * `AutoPeftModelForCausalLM.from_pretrained(adapter)` run from the same folder); "." for it.
+ */
+export function pathFromCwd(path: string): string {
+  return relative(Deno.cwd(), resolve(path)) || ".";
+}
 
 /** The model every stage works on. */
 export interface LoadedLm {
@@ -159,8 +168,8 @@ export function methodOptions(
 /**
  * The fine-tuning stage: a fresh LoRA (reference r=8, alpha=4, q and v) on the frozen
  * aligned (or, for NA-SFT, base) model, trained by the method on the user data (and the
- * alignment data for Lisa/BSO/EWC). Saves the adapter in PEFT layout to `adapterDir` and
- * returns it (owned by the caller).
+ * alignment data for Lisa/BSO/EWC). Saves the adapter in PEFT layout to `adapterDir`, naming
+ * `frozenDir` as its base model, and returns it (owned by the caller).
  */
 export function finetuneStage(
   cfg: ExperimentConfig,
@@ -171,6 +180,7 @@ export function finetuneStage(
   runDir: string,
   adapterDir: string,
   resume: boolean,
+  frozenDir: string,
 ): Effect.Effect<{ adapter: LoraAdapter; stage: StageResult }, TrainError, Progress> {
   return Effect.gen(function* () {
     const method = createMethod(methodName, methodOptions(cfg, methodName, "finetune"));
@@ -189,7 +199,9 @@ export function finetuneStage(
       Effect.ensuring(Effect.sync(() => method.dispose?.())),
       Effect.tapError(() => Effect.sync(() => adapter.dispose())),
     );
-    yield* Effect.promise(() => saveAdapter(adapterDir, adapter));
+    yield* Effect.promise(() =>
+      saveAdapter(adapterDir, adapter, { baseModel: pathFromCwd(frozenDir) })
+    );
     return { adapter, stage };
   });
 }

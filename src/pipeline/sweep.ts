@@ -119,8 +119,10 @@ export function runSweep(cfg: ExperimentConfig, dir: string) {
         for (const c of mine) {
           const cc = cellConfig(cfg, c);
           const cdir = `${dir}/seed-${seed}/${cellName(c)}`;
-          const frozen = methodSpec(c.method).needsAlignedModel ? aligned : lm.params;
-          const row = yield* finetunePhase(cc, lm, ds, judge, frozen, c.method, cdir);
+          const onBase = !methodSpec(c.method).needsAlignedModel || aligned === lm.params;
+          const frozen = onBase ? lm.params : aligned;
+          const frozenDir = onBase ? modelDir(cfg) : `${dir}/seed-${seed}/aligned`;
+          const row = yield* finetunePhase(cc, lm, ds, judge, frozen, c.method, cdir, frozenDir);
           runs.push(yield* Effect.promise(() => runResult(cc, row, `${cdir}/train`)));
         }
       }).pipe(
