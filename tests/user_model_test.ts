@@ -91,7 +91,7 @@ Deno.test("embedded data sizes apply under a user model; an explicit size over t
   const model = await tinyModelDir();
   const cfg = await configFor(parseArgs(["eval", `--model.path=${model}`]));
   assert.equal(cfg.data.alignmentN, 1000);
-  assert.equal(cfg.eval.harmfulN, 500);
+  assert.equal(cfg.eval.harmfulN, 504);
   assert.equal(cfg.finetune.optim.lr, 1e-5, "training settings keep their reference values");
   const tooMany = await configFor(
     parseArgs(["eval", `--model.path=${model}`, "--eval.harmfulN=600"]),

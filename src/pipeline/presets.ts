@@ -30,11 +30,11 @@ export const EMBEDDED_PRESET = {
 /**
  * Sizes for the embedded benchmark under a user's model (`model.path` set, `data.task` an
  * embedded task). The reference sizes exceed what the generators hold (10000 alignment
- * samples from 1260 training prompts, 1000 evaluation prompts from 504), so these take their
+ * samples from 1260 training prompts, 1000 evaluation prompts from 504: all 504 are used), so these take their
  * place; every other setting keeps its reference value, and the user's file and flags still
  * win.
  */
 export const EMBEDDED_DATA_SIZES = {
   data: { alignmentN: 1000 },
-  eval: { harmfulN: 500 },
+  eval: { harmfulN: 504 },
 } as const;
