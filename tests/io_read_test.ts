@@ -100,3 +100,14 @@ Deno.test("findNonFinite counts NaN and infinities and reports the first", () =>
     firstValue: NaN,
   });
 });
+
+Deno.test("data files: a symlink to /dev/zero is refused before streaming starts", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.symlink("/dev/zero", `${dir}/train.jsonl`);
+  const { loadAll } = await import("../src/data/mod.ts");
+  const { Effect } = await import("effect");
+  const e = await Effect.runPromise(Effect.flip(loadAll(`${dir}/train.jsonl`, {})));
+  assert.equal(e._tag, "DataInvalid");
+  assert.match(e.message, /train\.jsonl.*symlink to \/dev\/zero.*character device/);
+  await Deno.remove(dir, { recursive: true });
+});

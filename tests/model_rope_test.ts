@@ -119,6 +119,7 @@ Deno.test("rope config: unknown variants, unknown keys and partial rotary are re
     "rope_parameters.mrope_section",
   );
   assert.equal(fieldOf({ ...llama, partial_rotary_factor: 0.5 }), "partial_rotary_factor");
+  assert.equal(fieldOf({ ...llama, hidden_act: "gelu" }), "hidden_act");
   assert.equal(fieldOf({ ...llama, rope_scaling: { rope_type: "linear" } }), "rope_scaling.factor");
   assert.equal(
     fieldOf({ ...llama, rope_parameters: { full_attention: { rope_type: "default" } } }),

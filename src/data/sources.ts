@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { assertRegularFile, FileInvalid } from "../io/mod.ts";
 import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { DataInvalid } from "./errors.ts";
 import { isStructureError, readDelimited, readJsonArray, readLines } from "./text_io.ts";
@@ -158,6 +159,8 @@ export async function* sourceRows(
   options: SourceOptions = {},
 ): AsyncGenerator<SourceRow> {
   try {
+    // A device or FIFO would stream forever or block: refuse it before opening.
+    await assertRegularFile(file, "data file");
     switch (container) {
       case "jsonl":
         yield* jsonlRows(file);
@@ -184,7 +187,10 @@ export async function* sourceRows(
         found: e.found,
       });
     }
-    if (e instanceof Deno.errors.NotFound) {
+    if (e instanceof FileInvalid && e.problem !== "missing") {
+      throw new DataInvalid({ file, line: 0, field: "", expected: e.expected, found: e.found });
+    }
+    if (e instanceof Deno.errors.NotFound || e instanceof FileInvalid) {
       throw new DataInvalid({
         file,
         line: 0,

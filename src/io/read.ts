@@ -119,6 +119,21 @@ export function pathExistsSync(path: string): boolean {
 }
 
 /**
+ * Check that `path` is a regular file (or a symlink to one) before a streaming reader opens
+ * it: a device or FIFO would stream forever or block.
+ *
+ * @throws {FileInvalid} `missing`, `not_a_file` or `unreadable`
+ */
+export async function assertRegularFile(path: string, what = "file"): Promise<void> {
+  const opts = { maxBytes: Infinity, what };
+  try {
+    checkInfo(path, await Deno.stat(path), () => realPathOrNull(path), opts);
+  } catch (e) {
+    missing(path, opts, e);
+  }
+}
+
+/**
  * The bytes of a regular file of at most `opts.maxBytes`.
  *
  * @throws {FileInvalid} `missing`, `not_a_file` (folder, device, FIFO, or a symlink to one),

@@ -134,6 +134,11 @@ export function parseModelConfig(json: unknown, file = "config.json"): ModelConf
   const headDim = o.head_dim == null ? hiddenSize / numHeads : int("head_dim");
   if (headDim % 2 !== 0) bad("head_dim", "an even number (rotary embeddings)", headDim);
   const numLayers = int("num_hidden_layers");
+  // transformers maps both names to SiLU; any other activation would need another MLP.
+  const act = o.hidden_act ?? "silu";
+  if (act !== "silu" && act !== "swish") {
+    bad("hidden_act", "silu (the SwiGLU MLP these architectures use)", act);
+  }
   const maxPositionEmbeddings = int(
     "max_position_embeddings",
     DEFAULT_MAX_POSITIONS[arch as Architecture],
