@@ -1,11 +1,14 @@
 /**
  * `wasm`: TensorFlow.js's WebAssembly backend (XNNPACK kernels, SIMD when the runtime has it,
- * one thread: the threaded build needs cross-origin isolation, which Deno does not provide).
+ * one thread: the threaded build needs cross-origin isolation, which Deno does not provide),
+ * with its matrix products replaced by our own WebAssembly SIMD kernel (`simd/`).
  *
  * @module
  */
 import type { BackendProvider } from "./types.ts";
 import { activate, tf } from "./tf.ts";
+import { installSimdKernels, wasmKernelChoice } from "./simd/kernels.ts";
+import type { WasmModuleHandle } from "./simd/module.ts";
 
 const WASM_FILES = ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm"];
 
@@ -86,11 +89,13 @@ export const wasmProvider: BackendProvider = {
     const wasm = await import("@tensorflow/tfjs-backend-wasm");
     if (tf.getBackend() !== "wasm") wasm.setWasmPaths(wasmDistUrl());
     await activate("wasm");
+    const module = (tf.backend() as unknown as { wasm: WasmModuleHandle }).wasm;
+    const ours = wasmKernelChoice() === "simd" && installSimdKernels("wasm", module);
     return {
       name: "wasm",
       tfBackend: "wasm",
       device: "CPU (WebAssembly, XNNPACK)",
-      details: { simd: hasWasmSimd(), threads: 1 },
+      details: { simd: hasWasmSimd(), threads: 1, matMul: ours ? "simd (ours)" : "tfjs" },
     };
   },
 };

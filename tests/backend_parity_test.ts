@@ -43,6 +43,12 @@ const CASES: Record<string, Case> = {
   "matMul batched": () => [tf.matMul(t([2, 4, 6], 1), t([2, 6, 3], 2))],
   "matMul broadcast b": () => [tf.matMul(t([2, 4, 6], 1), t([6, 3], 2))],
   "matMul broadcast a, transposeB": () => [tf.matMul(t([4, 6], 1), t([3, 5, 6], 2), false, true)],
+  // Sizes past the SIMD kernel's 4 x 8 tiles, with remainders in both directions.
+  "matMul tiled sizes": () => [
+    tf.matMul(t([2, 11, 30], 1), t([2, 30, 19], 2)),
+    tf.matMul(t([30, 13], 3), t([17, 30], 4), true, true),
+    tf.matMul(t([9, 16], 5), t([2, 3, 7, 16], 6), false, true),
+  ],
   "add/mul/exp": () => {
     const a = t([3, 4], 1);
     const b = t([4], 2);

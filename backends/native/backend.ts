@@ -9,7 +9,9 @@
 import type { KernelBackend, KernelFunc } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
 import type { BlasLibrary } from "./blas.ts";
-import { batchMatMulKernel } from "./batch_mat_mul.ts";
+import { batchMatMulKernel, heapMatMul } from "./batch_mat_mul.ts";
+import { blasGemm } from "./gemm.ts";
+import { heapBuffer } from "./heap.ts";
 import { fusedMatMulKernel } from "./fused_mat_mul.ts";
 import { castKernel, identityKernel } from "./identity.ts";
 
@@ -64,9 +66,10 @@ export async function registerNativeBackend(blas: BlasLibrary): Promise<void> {
     if ((NATIVE_KERNELS as readonly string[]).includes(k.kernelName)) continue;
     tf.registerKernel({ ...k, backendName: NATIVE_TF_NAME });
   }
-  tf.registerKernel(batchMatMulKernel(blas, NATIVE_TF_NAME, kernelOf("BatchMatMul", "wasm")));
+  const matMul = heapMatMul((backend) => blasGemm(blas.sgemm, heapBuffer(backend)));
+  tf.registerKernel(batchMatMulKernel(matMul, NATIVE_TF_NAME, kernelOf("BatchMatMul", "wasm")));
   tf.registerKernel(
-    fusedMatMulKernel(blas, NATIVE_TF_NAME, {
+    fusedMatMulKernel(matMul, NATIVE_TF_NAME, {
       add: kernelOf("Add", "wasm"),
       prelu: kernelOf("Prelu", "wasm"),
       fused: kernelOf("_FusedMatMul", "wasm"),

@@ -1,35 +1,48 @@
 /**
- * `BatchMatMul` on the native backend: `sgemm` from the system BLAS over the wasm heap.
- * Handles transposes, any rank >= 2 and NumPy-style broadcasting of the batch dimensions.
- * Non-float32 inputs go to the wasm kernel. The gradients of `matMul` are matMuls, so the
- * backward pass comes through here too.
+ * `BatchMatMul` on a backend whose tensors live in the wasm heap: one {@link HeapGemm} per
+ * batch (BLAS `sgemm` for `native`, our WebAssembly SIMD kernel for `wasm`). Handles
+ * transposes, any rank >= 2 and NumPy-style broadcasting of the batch dimensions. Non-float32
+ * inputs go to the fallback kernel. The gradients of `matMul` are matMuls, so the backward
+ * pass comes through here too.
  *
  * @module
  */
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
-import type { BlasLibrary } from "./blas.ts";
-import { batchedSgemm, matMulGeometry } from "./gemm.ts";
+import { batchedGemm, type HeapGemm, matMulGeometry } from "./gemm.ts";
 import { heapBuffer, heapOffset, type KernelArgs, type WasmHeapBackend } from "./heap.ts";
 
-/** `out = op(a) op(b)` by BLAS, for float32 tensors already on the native backend. */
-export function blasMatMul(
-  blas: BlasLibrary,
+/** `out = op(a) op(b)` for float32 tensors on a heap backend. */
+export type HeapMatMul = (
   backend: WasmHeapBackend,
   a: TensorInfo,
   b: TensorInfo,
   transposeA: boolean,
   transposeB: boolean,
-): TensorInfo {
-  const g = matMulGeometry(a.shape, b.shape, transposeA, transposeB);
-  const at = { a: heapOffset(backend, a), b: heapOffset(backend, b) };
-  const out = backend.makeOutput(g.outShape, "float32"); // [...batch, M, N]
-  batchedSgemm(blas.sgemm, heapBuffer(backend), { ...at, out: heapOffset(backend, out) }, g);
-  return out;
+) => TensorInfo;
+
+/**
+ * A {@link HeapMatMul} from a way to get a {@link HeapGemm} for the current heap (called after
+ * the output is allocated, since allocation may grow and replace the heap).
+ */
+export function heapMatMul(gemmFor: (backend: WasmHeapBackend) => HeapGemm): HeapMatMul {
+  return (backend, a, b, transposeA, transposeB) => {
+    const g = matMulGeometry(a.shape, b.shape, transposeA, transposeB);
+    const out = backend.makeOutput(g.outShape, "float32"); // [...batch, M, N]
+    const at = {
+      a: heapOffset(backend, a),
+      b: heapOffset(backend, b),
+      out: heapOffset(backend, out),
+    };
+    batchedGemm(gemmFor(backend), at, g, (offset, floats) => {
+      new Float32Array(heapBuffer(backend), offset, floats).fill(0);
+    });
+    return out;
+  };
 }
 
 /** The `BatchMatMul` kernel for `backendName`, falling back to `fallback` for non-float32. */
 export function batchMatMulKernel(
-  blas: BlasLibrary,
+  matMul: HeapMatMul,
   backendName: string,
   fallback: KernelFunc,
 ): KernelConfig {
@@ -40,8 +53,7 @@ export function batchMatMulKernel(
       const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
       const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
       if (a.dtype !== "float32" || b.dtype !== "float32") return fallback(args);
-      return blasMatMul(
-        blas,
+      return matMul(
         args.backend as WasmHeapBackend,
         a,
         b,

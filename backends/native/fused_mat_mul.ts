@@ -1,9 +1,10 @@
 /**
- * `_FusedMatMul` on the native backend: `act(op(a) op(b) + bias)`. The product runs in BLAS;
+ * `_FusedMatMul` on a heap backend (`native`, `wasm`): `act(op(a) op(b) + bias)`. The product
+ * runs in the backend's {@link HeapMatMul} (BLAS, or our WebAssembly kernel);
  * a rank-1 bias over the last dimension (the linear-layer case) and the pointwise activations
  * are applied in place in one pass over the output; any other bias shape and `prelu` go
  * through the backend's own `Add` / `Prelu` kernels. The gradient (defined by tfjs-core in
- * terms of matMul) runs through the native `BatchMatMul`.
+ * terms of matMul) runs through the backend's `BatchMatMul`.
  *
  * @module
  */
@@ -14,8 +15,7 @@ import type {
   NamedAttrMap,
   TensorInfo,
 } from "@tensorflow/tfjs-core";
-import type { BlasLibrary } from "./blas.ts";
-import { blasMatMul } from "./batch_mat_mul.ts";
+import type { HeapMatMul } from "./batch_mat_mul.ts";
 import { heapF32, type KernelArgs, type WasmHeapBackend } from "./heap.ts";
 
 /** The activations {@link applyActivation} does in place (all but `prelu`). */
@@ -80,7 +80,7 @@ function run(
 
 /** The `_FusedMatMul` kernel for `backendName`. */
 export function fusedMatMulKernel(
-  blas: BlasLibrary,
+  matMul: HeapMatMul,
   backendName: string,
   fallbacks: FusedFallbacks,
 ): KernelConfig {
@@ -97,7 +97,7 @@ export function fusedMatMulKernel(
       const attrs = args.attrs as unknown as _FusedMatMulAttrs;
       if (a.dtype !== "float32" || b.dtype !== "float32") return fallbacks.fused(args);
       const backend = args.backend as WasmHeapBackend;
-      let out = blasMatMul(blas, backend, a, b, attrs.transposeA, attrs.transposeB); // [..., M, N]
+      let out = matMul(backend, a, b, attrs.transposeA, attrs.transposeB); // [..., M, N]
       const n = out.shape[out.shape.length - 1]!;
       if (bias) {
         const biasSize = bias.shape.reduce((p, d) => p * d, 1);

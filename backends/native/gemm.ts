@@ -126,53 +126,84 @@ export interface HeapOperands {
 }
 
 /**
- * Compute `out = op(a) op(b)` for every batch of `g` with `sgemm`, reading and writing the
- * float32 `heap` at the given byte offsets. `out` must not overlap `a` or `b`.
+ * One row-major product `C [M, N] = op(A) op(B)` on the heap, operands given by byte offset,
+ * leading dimensions as in CBLAS. Implemented by BLAS (`blasGemm`) or by our own WebAssembly
+ * kernel (`simd/`).
  */
-export function batchedSgemm(
-  sgemm: Sgemm,
-  heap: ArrayBuffer,
+export type HeapGemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+) => void;
+
+/** A {@link HeapGemm} by BLAS `sgemm` on `heap` (take the heap after every allocation). */
+export function blasGemm(sgemm: Sgemm, heap: ArrayBuffer): HeapGemm {
+  return (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) =>
+    sgemm(
+      ta,
+      tb,
+      m,
+      n,
+      k,
+      1,
+      pointerAt(heap, a),
+      lda,
+      pointerAt(heap, b),
+      ldb,
+      0,
+      pointerAt(heap, c),
+      ldc,
+    );
+}
+
+/**
+ * Compute `out = op(a) op(b)` for every batch of `g` with `gemm`, operands at the given byte
+ * offsets of the float32 heap. `out` must not overlap `a` or `b`. `zero` fills the output
+ * when K = 0.
+ */
+export function batchedGemm(
+  gemm: HeapGemm,
   at: HeapOperands,
   g: MatMulGeometry,
+  zero: (byteOffset: number, floats: number) => void,
 ): void {
   const { m, n, k, transposeA, transposeB } = g;
   const batches = g.aBatch.length;
   if (m === 0 || n === 0 || batches === 0) return;
   if (k === 0) {
-    new Float32Array(heap, at.out, batches * m * n).fill(0);
+    zero(at.out, batches * m * n);
     return;
   }
   const lda = transposeA ? m : k;
   const ldb = transposeB ? k : n;
-  const pa = pointerAt(heap, at.a);
-  const pb = pointerAt(heap, at.b);
-  const pc = pointerAt(heap, at.out);
   if (g.stackRows) {
-    sgemm(false, transposeB, batches * m, n, k, 1, pa, lda, pb, ldb, 0, pc, n);
+    gemm(false, transposeB, batches * m, n, k, at.a, lda, at.b, ldb, at.out, n);
     return;
   }
   const aBytes = 4 * m * k;
   const bBytes = 4 * k * n;
   const cBytes = 4 * m * n;
   for (let i = 0; i < batches; i++) {
-    sgemm(
+    gemm(
       transposeA,
       transposeB,
       m,
       n,
       k,
-      1,
-      offset(pa, g.aBatch[i]! * aBytes),
+      at.a + g.aBatch[i]! * aBytes,
       lda,
-      offset(pb, g.bBatch[i]! * bBytes),
+      at.b + g.bBatch[i]! * bBytes,
       ldb,
-      0,
-      offset(pc, i * cBytes),
+      at.out + i * cBytes,
       n,
     );
   }
-}
-
-function offset(p: Deno.PointerValue, bytes: number): Deno.PointerValue {
-  return bytes === 0 ? p : Deno.UnsafePointer.offset(p!, bytes);
 }

@@ -1,0 +1,157 @@
+/**
+ * The matrix-product kernel of our WebAssembly SIMD module, emitted as instructions:
+ * `gemm(a, b, c, m, n, k, sam, sak, sbk, sbn, pack)` computes the row-major `C [M, N] = A B`
+ * where `A(i, p)` is the float at byte `a + 4 (i sam + p sak)` and `B(p, j)` the float at
+ * byte `b + 4 (p sbk + j sbn)`, so every transpose is a choice of strides. `pack` is scratch
+ * space of `8 K` floats (one packed panel).
+ *
+ * Method: for each panel of 8 columns, copy `B`'s panel into `pack` as `[K, 8]` (zero-padded
+ * past N), then for each block of 4 rows of `A` accumulate the 4 x 8 tile of `C` in eight
+ * f32x4 registers over `p = 0..K-1` (one splat of `A(i, p)` times two panel vectors per row),
+ * left to right in `p`, so the result is the same on every run. Rows past the last full block
+ * of 4 go one at a time; a partial panel stores only its valid lanes.
+ *
+ * @module
+ */
+import { type Code, Ctl, F32, f32, type FuncDef, get, I32, i32, seq, set, V128 } from "./asm.ts";
+
+// Parameters.
+const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, SAM = 6, SAK = 7, SBK = 8, SBN = 9, PACK = 10;
+// i32 locals.
+const JB = 11, NC = 12, KK = 13, JJ = 14, SRC = 15, DST = 16, I = 17, PA = 18, PB = 19;
+const CP = 20, T = 21, ROWS = 22;
+// f32 local: one packed value.
+const X = 23;
+// v128 locals: accumulators (row r: ACC + 2r low half, ACC + 2r + 1 high half), B halves, A splat.
+const ACC = 24, BL = 32, BH = 33, AV = 34;
+
+const LOCALS = [
+  ...new Array<"i32">(12).fill("i32"),
+  "f32",
+  ...new Array<"v128">(11).fill("v128"),
+] as const;
+
+const inc = (l: number, by: Code): Code => seq(get(l), by, I32.add, set(l));
+/** `while (cond) { body }` as block/loop; `cond` leaves an i32. */
+const whileLoop = (cond: Code, ...body: Code[]): Code =>
+  Ctl.block(Ctl.loop(cond, I32.eqz, Ctl.brIf(1), ...body, Ctl.br(0)));
+
+/** acc += splat(A at `addr`) * [bl, bh] for row r. */
+function fmaRow(r: number, addr: Code): Code {
+  return seq(
+    addr,
+    F32.load(),
+    V128.splat,
+    set(AV),
+    seq(get(ACC + 2 * r), get(AV), get(BL), V128.mul, V128.add, set(ACC + 2 * r)),
+    seq(get(ACC + 2 * r + 1), get(AV), get(BH), V128.mul, V128.add, set(ACC + 2 * r + 1)),
+  );
+}
+
+/** The k loop for `rows` rows (1 or 4), from pa (row i of A) and pb (the packed panel). */
+function kLoop(rows: number): Code {
+  const rowAddr = (r: number): Code =>
+    r === 0 ? get(PA) : seq(get(PA), get(SAM), ...(r > 1 ? [i32(r), I32.mul] : []), I32.add);
+  const fmas: Code[] = [];
+  for (let r = 0; r < rows; r++) fmas.push(fmaRow(r, rowAddr(r)));
+  return seq(
+    i32(0),
+    set(KK),
+    whileLoop(
+      seq(get(KK), get(K), I32.ltS),
+      seq(get(PB), V128.load(), set(BL), get(PB), V128.load(16), set(BH)),
+      ...fmas,
+      inc(PA, get(SAK)),
+      inc(PB, i32(32)),
+      inc(KK, i32(1)),
+    ),
+  );
+}
+
+/** Store row r's accumulators at C[i + r, jb ...]: whole vectors, or the first `nc` lanes. */
+function storeRow(r: number): Code {
+  const lanes: Code[] = [];
+  for (let l = 0; l < 8; l++) {
+    lanes.push(seq(
+      get(NC),
+      i32(l),
+      I32.gtS,
+      Ctl.if(get(CP), get(ACC + 2 * r + (l >> 2)), V128.extract(l & 3), F32.store(4 * l)),
+    ));
+  }
+  return seq(
+    // cp = c + ((i + r) * n + jb) * 4
+    seq(get(C), get(I), i32(r), I32.add, get(N), I32.mul, get(JB), I32.add),
+    seq(i32(2), I32.shl, I32.add, set(CP)),
+    seq(get(NC), i32(8), I32.eq),
+    Ctl.ifElse(
+      [seq(get(CP), get(ACC + 2 * r), V128.store(), get(CP), get(ACC + 2 * r + 1), V128.store(16))],
+      lanes,
+    ),
+  );
+}
+
+/** Copy B's panel at column jb into `pack` as [K, 8], zero past column N. */
+const packPanel: Code = seq(
+  seq(get(PACK), set(DST)),
+  seq(get(B), get(JB), get(SBN), I32.mul, I32.add, set(SRC)), // src = b + jb * sbn
+  seq(i32(0), set(KK)),
+  whileLoop(
+    seq(get(KK), get(K), I32.ltS),
+    seq(get(SRC), set(T), i32(0), set(JJ)),
+    whileLoop(
+      seq(get(JJ), i32(8), I32.ltS),
+      seq(get(JJ), get(NC), I32.ltS),
+      Ctl.ifElse([seq(get(T), F32.load(), set(X))], [seq(f32(0), set(X))]),
+      seq(get(DST), get(JJ), i32(2), I32.shl, I32.add, get(X), F32.store()),
+      inc(T, get(SBN)),
+      inc(JJ, i32(1)),
+    ),
+    inc(DST, i32(32)),
+    inc(SRC, get(SBK)),
+    inc(KK, i32(1)),
+  ),
+);
+
+/** Every row block of the current panel. */
+const rowBlocks: Code = seq(
+  seq(i32(0), set(I)),
+  whileLoop(
+    seq(get(I), get(M), I32.ltS),
+    // rows = m - i >= 4 ? 4 : 1
+    seq(get(M), get(I), I32.sub, i32(4), I32.geS),
+    Ctl.ifElse([seq(i32(4), set(ROWS))], [seq(i32(1), set(ROWS))]),
+    seq(...Array.from({ length: 8 }, (_, j) => seq(V128.zero, set(ACC + j)))),
+    seq(get(A), get(I), get(SAM), I32.mul, I32.add, set(PA)), // pa = a + i * sam
+    seq(get(PACK), set(PB)),
+    seq(get(ROWS), i32(4), I32.eq),
+    Ctl.ifElse(
+      [kLoop(4), storeRow(0), storeRow(1), storeRow(2), storeRow(3)],
+      [kLoop(1), storeRow(0)],
+    ),
+    inc(I, get(ROWS)),
+  ),
+);
+
+/** The `gemm` function (see the module comment for its arguments). */
+export const GEMM: FuncDef = {
+  name: "gemm",
+  params: new Array<"i32">(11).fill("i32"),
+  results: [],
+  locals: LOCALS,
+  body: seq(
+    // strides from floats to bytes
+    ...[SAM, SAK, SBK, SBN].map((l) => seq(get(l), i32(2), I32.shl, set(l))),
+    seq(i32(0), set(JB)),
+    whileLoop(
+      seq(get(JB), get(N), I32.ltS),
+      // nc = min(8, n - jb)
+      seq(get(N), get(JB), I32.sub, set(NC)),
+      seq(get(NC), i32(8), I32.gtS),
+      Ctl.if(i32(8), set(NC)),
+      packPanel,
+      rowBlocks,
+      inc(JB, i32(8)),
+    ),
+  ),
+};

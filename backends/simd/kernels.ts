@@ -1,0 +1,64 @@
+/**
+ * Installing our WebAssembly SIMD kernels on the `wasm` backend in place of tfjs's own
+ * `BatchMatMul` / `_FusedMatMul` (XNNPACK through tfjs, which on this project's shapes runs at
+ * 0.1-4 GFLOP/s: it re-creates operators per call and loops over batches), and sharing
+ * `Identity` / same-dtype `Cast` instead of copying, as `native` does.
+ * `LISA_WASM_KERNELS=tfjs` keeps tfjs's kernels (for comparison).
+ *
+ * @module
+ */
+import type { KernelConfig, KernelFunc } from "@tensorflow/tfjs-core";
+import { tf } from "../tf.ts";
+import { batchMatMulKernel, heapMatMul } from "../native/batch_mat_mul.ts";
+import { fusedMatMulKernel } from "../native/fused_mat_mul.ts";
+import { castKernel, identityKernel } from "../native/identity.ts";
+import { createSimdKernels, type SimdKernels, type WasmModuleHandle } from "./module.ts";
+
+/** Which kernels the wasm backend runs its matrix products with. */
+export type WasmKernelChoice = "simd" | "tfjs";
+
+/** The choice from `LISA_WASM_KERNELS` (default `simd`). */
+export function wasmKernelChoice(): WasmKernelChoice {
+  return Deno.env.get("LISA_WASM_KERNELS")?.trim() === "tfjs" ? "tfjs" : "simd";
+}
+
+function kernelOf(name: string, backendName: string): KernelFunc {
+  const k = tf.getKernel(name, backendName);
+  if (!k) throw new Error(`simd: the ${backendName} backend has no ${name} kernel to build on`);
+  return k.kernelFunc;
+}
+
+function replace(config: KernelConfig): void {
+  if (tf.getKernel(config.kernelName, config.backendName)) {
+    tf.unregisterKernel(config.kernelName, config.backendName);
+  }
+  tf.registerKernel(config);
+}
+
+const installed = new Map<string, SimdKernels>();
+
+/**
+ * Replace the matrix products (and identity copies) of the initialised wasm-heap backend
+ * `backendName` with ours. Idempotent. Returns false (and changes nothing) when the runtime
+ * has no WebAssembly SIMD or the module hides its memory.
+ */
+export function installSimdKernels(backendName: string, module: WasmModuleHandle): boolean {
+  if (installed.has(backendName)) return true;
+  const kernels = createSimdKernels(module);
+  if (!kernels) return false;
+  const original = {
+    matMul: kernelOf("BatchMatMul", backendName),
+    add: kernelOf("Add", backendName),
+    prelu: kernelOf("Prelu", backendName),
+    fused: kernelOf("_FusedMatMul", backendName),
+    identity: kernelOf("Identity", backendName),
+    cast: kernelOf("Cast", backendName),
+  };
+  const matMul = heapMatMul(() => kernels.gemm);
+  replace(batchMatMulKernel(matMul, backendName, original.matMul));
+  replace(fusedMatMulKernel(matMul, backendName, original));
+  replace(identityKernel(backendName, original.identity));
+  replace(castKernel(backendName, original.cast));
+  installed.set(backendName, kernels);
+  return true;
+}
