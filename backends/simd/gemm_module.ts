@@ -3,32 +3,38 @@
  * `gemm(a, b, c, m, n, k, sam, sak, sbk, sbn, pack)` computes the row-major `C [M, N] = A B`
  * where `A(i, p)` is the float at byte `a + 4 (i sam + p sak)` and `B(p, j)` the float at
  * byte `b + 4 (p sbk + j sbn)`, so every transpose is a choice of strides. `pack` is scratch
- * space of `8 K` floats (one packed panel).
+ * space of `K * ceil(N / 8) * 8` floats.
  *
- * Method: for each panel of 8 columns, copy `B`'s panel into `pack` as `[K, 8]` (zero-padded
- * past N), then for each block of 4 rows of `A` accumulate the 4 x 8 tile of `C` in eight
- * f32x4 registers over `p = 0..K-1` (one splat of `A(i, p)` times two panel vectors per row),
- * left to right in `p`, so the result is the same on every run. Rows past the last full block
- * of 4 go one at a time; a partial panel stores only its valid lanes.
+ * Method: copy `B` into `pack` as panels of 8 columns, each `[K, 8]` (zero-padded past N).
+ * Then, for each block of {@link MC} rows of `A` (kept in cache) and each panel, accumulate
+ * tiles of up to 6 x 8 of `C` in twelve f32x4 registers over `p = 0..K-1` (one splat of
+ * `A(i, p)` times the two panel vectors, per row), left to right in `p`, so every element is
+ * the same sum in the same order on every run. Rows left over after the 6-row tiles use 4-,
+ * 2- and 1-row tiles; a partial panel stores only its valid lanes.
  *
  * @module
  */
 import { type Code, Ctl, F32, f32, type FuncDef, get, I32, i32, seq, set, V128 } from "./asm.ts";
 
+/** Rows of `A` per cache block. A multiple of every tile height. */
+export const MC = 48;
+/** Tile heights, largest first. */
+const TILES = [6, 4, 2, 1] as const;
+
 // Parameters.
 const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, SAM = 6, SAK = 7, SBK = 8, SBN = 9, PACK = 10;
 // i32 locals.
 const JB = 11, NC = 12, KK = 13, JJ = 14, SRC = 15, DST = 16, I = 17, PA = 18, PB = 19;
-const CP = 20, T = 21, ROWS = 22;
+const CP = 20, T = 21, ROWS = 22, IB = 23, IEND = 24, P0 = 25;
 // f32 local: one packed value.
-const X = 23;
+const X = 26;
 // v128 locals: accumulators (row r: ACC + 2r low half, ACC + 2r + 1 high half), B halves, A splat.
-const ACC = 24, BL = 32, BH = 33, AV = 34;
+const ACC = 27, BL = 39, BH = 40, AV = 41;
 
 const LOCALS = [
-  ...new Array<"i32">(12).fill("i32"),
+  ...new Array<"i32">(15).fill("i32"),
   "f32",
-  ...new Array<"v128">(11).fill("v128"),
+  ...new Array<"v128">(15).fill("v128"),
 ] as const;
 
 const inc = (l: number, by: Code): Code => seq(get(l), by, I32.add, set(l));
@@ -48,7 +54,7 @@ function fmaRow(r: number, addr: Code): Code {
   );
 }
 
-/** The k loop for `rows` rows (1 or 4), from pa (row i of A) and pb (the packed panel). */
+/** The k loop for a tile of `rows` rows, from pa (row i of A) and pb (the packed panel). */
 function kLoop(rows: number): Code {
   const rowAddr = (r: number): Code =>
     r === 0 ? get(PA) : seq(get(PA), get(SAM), ...(r > 1 ? [i32(r), I32.mul] : []), I32.add);
@@ -91,45 +97,85 @@ function storeRow(r: number): Code {
   );
 }
 
-/** Copy B's panel at column jb into `pack` as [K, 8], zero past column N. */
-const packPanel: Code = seq(
-  seq(get(PACK), set(DST)),
-  seq(get(B), get(JB), get(SBN), I32.mul, I32.add, set(SRC)), // src = b + jb * sbn
-  seq(i32(0), set(KK)),
-  whileLoop(
-    seq(get(KK), get(K), I32.ltS),
-    seq(get(SRC), set(T), i32(0), set(JJ)),
-    whileLoop(
-      seq(get(JJ), i32(8), I32.ltS),
-      seq(get(JJ), get(NC), I32.ltS),
-      Ctl.ifElse([seq(get(T), F32.load(), set(X))], [seq(f32(0), set(X))]),
-      seq(get(DST), get(JJ), i32(2), I32.shl, I32.add, get(X), F32.store()),
-      inc(T, get(SBN)),
-      inc(JJ, i32(1)),
-    ),
-    inc(DST, i32(32)),
-    inc(SRC, get(SBK)),
-    inc(KK, i32(1)),
+/** One tile of `rows` rows at row i of the current panel. */
+function tile(rows: number): Code {
+  return seq(
+    seq(...Array.from({ length: 2 * rows }, (_, j) => seq(V128.zero, set(ACC + j)))),
+    seq(get(A), get(I), get(SAM), I32.mul, I32.add, set(PA)), // pa = a + i * sam
+    seq(get(P0), set(PB)),
+    kLoop(rows),
+    ...Array.from({ length: rows }, (_, r) => storeRow(r)),
+  );
+}
+
+/** Dispatch on ROWS to the tile of that height (TILES, largest first). */
+function tiles(from = 0): Code {
+  const rows = TILES[from]!;
+  if (from === TILES.length - 1) return tile(rows);
+  return seq(get(ROWS), i32(rows), I32.eq, Ctl.ifElse([tile(rows)], [tiles(from + 1)]));
+}
+
+/** rows = the largest tile height that fits in iend - i. */
+const chooseRows: Code = seq(
+  seq(i32(1), set(ROWS)),
+  ...TILES.slice(0, -1).reverse().map((h) =>
+    seq(get(IEND), get(I), I32.sub, i32(h), I32.geS, Ctl.if(i32(h), set(ROWS)))
   ),
 );
 
-/** Every row block of the current panel. */
-const rowBlocks: Code = seq(
-  seq(i32(0), set(I)),
+/** Copy B into `pack` as [N/8 panels][K][8], zero past column N. */
+const packAll: Code = seq(
+  seq(get(PACK), set(DST)),
+  seq(i32(0), set(JB)),
   whileLoop(
-    seq(get(I), get(M), I32.ltS),
-    // rows = m - i >= 4 ? 4 : 1
-    seq(get(M), get(I), I32.sub, i32(4), I32.geS),
-    Ctl.ifElse([seq(i32(4), set(ROWS))], [seq(i32(1), set(ROWS))]),
-    seq(...Array.from({ length: 8 }, (_, j) => seq(V128.zero, set(ACC + j)))),
-    seq(get(A), get(I), get(SAM), I32.mul, I32.add, set(PA)), // pa = a + i * sam
-    seq(get(PACK), set(PB)),
-    seq(get(ROWS), i32(4), I32.eq),
-    Ctl.ifElse(
-      [kLoop(4), storeRow(0), storeRow(1), storeRow(2), storeRow(3)],
-      [kLoop(1), storeRow(0)],
+    seq(get(JB), get(N), I32.ltS),
+    seq(get(N), get(JB), I32.sub, set(NC)),
+    seq(get(B), get(JB), get(SBN), I32.mul, I32.add, set(SRC)), // src = b + jb * sbn
+    seq(i32(0), set(KK)),
+    whileLoop(
+      seq(get(KK), get(K), I32.ltS),
+      seq(get(SRC), set(T), i32(0), set(JJ)),
+      whileLoop(
+        seq(get(JJ), i32(8), I32.ltS),
+        seq(get(JJ), get(NC), I32.ltS),
+        Ctl.ifElse([seq(get(T), F32.load(), set(X))], [seq(f32(0), set(X))]),
+        seq(get(DST), get(JJ), i32(2), I32.shl, I32.add, get(X), F32.store()),
+        inc(T, get(SBN)),
+        inc(JJ, i32(1)),
+      ),
+      inc(DST, i32(32)),
+      inc(SRC, get(SBK)),
+      inc(KK, i32(1)),
     ),
-    inc(I, get(ROWS)),
+    inc(JB, i32(8)),
+  ),
+);
+
+/** For each row block, each panel, each tile. */
+const blocks: Code = seq(
+  seq(i32(0), set(IB)),
+  whileLoop(
+    seq(get(IB), get(M), I32.ltS),
+    // iend = min(ib + MC, m)
+    seq(get(IB), i32(MC), I32.add, set(IEND)),
+    seq(get(IEND), get(M), I32.gtS, Ctl.if(get(M), set(IEND))),
+    seq(i32(0), set(JB)),
+    whileLoop(
+      seq(get(JB), get(N), I32.ltS),
+      // nc = min(8, n - jb); p0 = pack + jb * k * 4
+      seq(get(N), get(JB), I32.sub, set(NC)),
+      seq(get(NC), i32(8), I32.gtS, Ctl.if(i32(8), set(NC))),
+      seq(get(PACK), get(JB), get(K), I32.mul, i32(2), I32.shl, I32.add, set(P0)),
+      seq(get(IB), set(I)),
+      whileLoop(
+        seq(get(I), get(IEND), I32.ltS),
+        chooseRows,
+        tiles(),
+        inc(I, get(ROWS)),
+      ),
+      inc(JB, i32(8)),
+    ),
+    inc(IB, i32(MC)),
   ),
 );
 
@@ -142,16 +188,12 @@ export const GEMM: FuncDef = {
   body: seq(
     // strides from floats to bytes
     ...[SAM, SAK, SBK, SBN].map((l) => seq(get(l), i32(2), I32.shl, set(l))),
-    seq(i32(0), set(JB)),
-    whileLoop(
-      seq(get(JB), get(N), I32.ltS),
-      // nc = min(8, n - jb)
-      seq(get(N), get(JB), I32.sub, set(NC)),
-      seq(get(NC), i32(8), I32.gtS),
-      Ctl.if(i32(8), set(NC)),
-      packPanel,
-      rowBlocks,
-      inc(JB, i32(8)),
-    ),
+    packAll,
+    blocks,
   ),
 };
+
+/** Floats of scratch `gemm` needs for a product with inner size k and n columns. */
+export function packFloats(n: number, k: number): number {
+  return k * Math.ceil(n / 8) * 8;
+}

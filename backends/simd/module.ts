@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeModule } from "./asm.ts";
-import { GEMM } from "./gemm_module.ts";
+import { GEMM, packFloats } from "./gemm_module.ts";
 import type { HeapGemm } from "../native/gemm.ts";
 
 /** The slice of the tfjs wasm module the kernels need: its memory and allocator. */
@@ -53,7 +53,7 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
     { env: { memory } },
   );
   const raw = instance.exports["gemm"] as RawGemm;
-  // Scratch for one packed panel of B ([K, 8] floats), grown on demand, never shrunk.
+  // Scratch for the packed B, grown on demand, never shrunk.
   let pack = 0;
   let packBytes = 0;
   const scratch = (bytes: number): number => {
@@ -68,7 +68,7 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
   return {
     gemm: (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) => {
       if (ldc !== n) throw new Error(`simd gemm: ldc ${ldc} must equal n ${n}`);
-      const p = scratch(32 * k);
+      const p = scratch(4 * packFloats(n, k));
       raw(a, b, c, m, n, k, ta ? 1 : lda, ta ? lda : 1, tb ? 1 : ldb, tb ? ldb : 1, p);
     },
   };
