@@ -90,12 +90,16 @@ export const wasmProvider: BackendProvider = {
     if (tf.getBackend() !== "wasm") wasm.setWasmPaths(wasmDistUrl());
     await activate("wasm");
     const module = (tf.backend() as unknown as { wasm: WasmModuleHandle }).wasm;
-    const ours = wasmKernelChoice() === "simd" && installSimdKernels("wasm", module);
+    const ours = wasmKernelChoice() === "simd" ? await installSimdKernels("wasm", module) : null;
     return {
       name: "wasm",
       tfBackend: "wasm",
-      device: "CPU (WebAssembly, XNNPACK)",
-      details: { simd: hasWasmSimd(), threads: 1, matMul: ours ? "simd (ours)" : "tfjs" },
+      device: ours ? "CPU (WebAssembly: our SIMD matmul + XNNPACK)" : "CPU (WebAssembly, XNNPACK)",
+      details: {
+        simd: hasWasmSimd(),
+        threads: ours?.threads ?? 1,
+        matMul: ours ? `simd (ours), ${ours.threads} thread(s)` : "tfjs",
+      },
     };
   },
 };

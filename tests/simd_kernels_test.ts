@@ -1,13 +1,16 @@
 /**
  * Our WebAssembly SIMD kernels (`backends/simd/`): the encoder's LEB128, the `gemm` kernel on
  * its own memory against a plain-JS product over every stride pattern (transposes), tile
- * remainders in both directions, K = 0 and size-1 edges, bit-identical repeats; and the kernels
- * installed on the `wasm` backend (products, fused bias + activation, no leaks).
+ * remainders in both directions, K = 0 and size-1 edges, bit-identical repeats; the kernels
+ * installed on the `wasm` backend (products, fused bias + activation, no leaks); and the
+ * helper-thread pool (bit-identical to one thread).
  */
 import assert from "node:assert/strict";
 import { tf } from "../backends/mod.ts";
 import { sleb, uleb } from "../backends/simd/asm.ts";
 import { createSimdKernels, simdKernelsSupported } from "../backends/simd/module.ts";
+import { createGemmPool } from "../backends/simd/pool.ts";
+import { batchedGemm, matMulGeometry } from "../backends/native/gemm.ts";
 import { leakedTensors, seededValues as values, useBackend } from "./_helpers.ts";
 
 Deno.test("asm: LEB128 encodings", () => {
@@ -157,5 +160,57 @@ Deno.test({
       for (const c of cases) await cpuOf(c);
     });
     assert.equal(leaked, 0);
+  },
+});
+
+Deno.test({
+  name: "simd pool: two threads give bit-identical products (batch split, row split, stacked)",
+  ignore: !supported || typeof SharedArrayBuffer === "undefined",
+  fn: async () => {
+    const pool = await createGemmPool(2);
+    assert.ok(pool, "a helper thread starts");
+    assert.equal(pool!.threads, 2);
+    const { memory, handle } = standalone();
+    const kernels = createSimdKernels(handle)!;
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[3, 80, 128], [3, 128, 100], false, false], // batches >= threads: split by batch
+      [[201, 160], [90, 160], false, true], // one batch: split by rows
+      [[160, 201], [160, 90], true, false], // rows of a transposed A
+      [[2, 131, 160], [160, 91], false, false], // stacked rows
+    ];
+    for (const [as, bs, ta, tb] of cases) {
+      const g = matMulGeometry(as, bs, ta, tb);
+      const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+      const aOff = handle._malloc(4 * size(as));
+      const bOff = handle._malloc(4 * size(bs));
+      const outFloats = size(g.outShape);
+      const serial = handle._malloc(4 * outFloats);
+      const parallel = handle._malloc(4 * outFloats);
+      new Float32Array(memory.buffer, aOff, size(as)).set(values(size(as), 11));
+      new Float32Array(memory.buffer, bOff, size(bs)).set(values(size(bs), 12));
+      batchedGemm(kernels.gemm, { a: aOff, b: bOff, out: serial }, g, () => {});
+      const ran = pool!.run(
+        kernels.gemm,
+        () => memory.buffer as ArrayBuffer,
+        { a: aOff, b: bOff, out: parallel },
+        g,
+      );
+      assert.ok(ran, `[${as}] x [${bs}] is large enough to split`);
+      assert.deepEqual(
+        new Float32Array(memory.buffer, parallel, outFloats),
+        new Float32Array(memory.buffer, serial, outFloats),
+        `[${as}] x [${bs}] ta=${ta} tb=${tb}`,
+      );
+    }
+    assert.equal(
+      pool!.run(
+        kernels.gemm,
+        () => memory.buffer as ArrayBuffer,
+        { a: 0, b: 0, out: 0 },
+        matMulGeometry([4, 4], [4, 4], false, false),
+      ),
+      false,
+      "tiny products stay on one thread",
+    );
   },
 });

@@ -8,7 +8,13 @@
  * @module
  */
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
-import { batchedGemm, type HeapGemm, matMulGeometry } from "./gemm.ts";
+import {
+  batchedGemm,
+  type HeapGemm,
+  type HeapOperands,
+  type MatMulGeometry,
+  matMulGeometry,
+} from "./gemm.ts";
 import { heapBuffer, heapOffset, type KernelArgs, type WasmHeapBackend } from "./heap.ts";
 
 /** `out = op(a) op(b)` for float32 tensors on a heap backend. */
@@ -21,10 +27,25 @@ export type HeapMatMul = (
 ) => TensorInfo;
 
 /**
- * A {@link HeapMatMul} from a way to get a {@link HeapGemm} for the current heap (called after
- * the output is allocated, since allocation may grow and replace the heap).
+ * Runs a whole batched product on several threads, or returns false to leave it to the
+ * single-threaded loop (see `simd/pool.ts`).
  */
-export function heapMatMul(gemmFor: (backend: WasmHeapBackend) => HeapGemm): HeapMatMul {
+export type ParallelGemm = (
+  gemm: HeapGemm,
+  heap: () => ArrayBuffer,
+  at: HeapOperands,
+  g: MatMulGeometry,
+) => boolean;
+
+/**
+ * A {@link HeapMatMul} from a way to get a {@link HeapGemm} for the current heap (called after
+ * the output is allocated, since allocation may grow and replace the heap), optionally
+ * multi-threaded.
+ */
+export function heapMatMul(
+  gemmFor: (backend: WasmHeapBackend) => HeapGemm,
+  parallel?: ParallelGemm,
+): HeapMatMul {
   return (backend, a, b, transposeA, transposeB) => {
     const g = matMulGeometry(a.shape, b.shape, transposeA, transposeB);
     const out = backend.makeOutput(g.outShape, "float32"); // [...batch, M, N]
@@ -33,7 +54,9 @@ export function heapMatMul(gemmFor: (backend: WasmHeapBackend) => HeapGemm): Hea
       b: heapOffset(backend, b),
       out: heapOffset(backend, out),
     };
-    batchedGemm(gemmFor(backend), at, g, (offset, floats) => {
+    const gemm = gemmFor(backend);
+    if (parallel?.(gemm, () => heapBuffer(backend), at, g)) return out;
+    batchedGemm(gemm, at, g, (offset, floats) => {
       new Float32Array(heapBuffer(backend), offset, floats).fill(0);
     });
     return out;

@@ -175,16 +175,26 @@ function name(s: string): number[] {
   return [...uleb(b.length), ...b];
 }
 
+/** The memory a module imports: any plain memory, or a shared one of at most `maxPages`. */
+export type MemoryImport = { readonly shared: false } | {
+  readonly shared: true;
+  readonly maxPages: number;
+};
+
 /**
  * Encode a module that imports its memory as `env.memory` (any size) and exports `funcs`.
  */
-export function encodeModule(funcs: readonly FuncDef[]): Uint8Array<ArrayBuffer> {
+export function encodeModule(
+  funcs: readonly FuncDef[],
+  memory: MemoryImport = { shared: false },
+): Uint8Array<ArrayBuffer> {
   const types = funcs.map((f) => [
     0x60,
     ...vec(f.params.map((t) => [VALTYPE[t]])),
     ...vec(f.results.map((t) => [VALTYPE[t]])),
   ]);
-  const imports = [[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]];
+  const limits = memory.shared ? [0x03, 0x00, ...uleb(memory.maxPages)] : [0x00, 0x00];
+  const imports = [[...name("env"), ...name("memory"), 0x02, ...limits]];
   const bodies = funcs.map((f) => {
     const groups: number[][] = [];
     for (const t of f.locals) {

@@ -13,6 +13,7 @@ import { batchMatMulKernel, heapMatMul } from "../native/batch_mat_mul.ts";
 import { fusedMatMulKernel } from "../native/fused_mat_mul.ts";
 import { castKernel, identityKernel } from "../native/identity.ts";
 import { createSimdKernels, type SimdKernels, type WasmModuleHandle } from "./module.ts";
+import { createGemmPool, type GemmPool } from "./pool.ts";
 
 /** Which kernels the wasm backend runs its matrix products with. */
 export type WasmKernelChoice = "simd" | "tfjs";
@@ -35,17 +36,35 @@ function replace(config: KernelConfig): void {
   tf.registerKernel(config);
 }
 
-const installed = new Map<string, SimdKernels>();
+/** What was installed on a backend. */
+export interface InstalledSimd {
+  readonly kernels: SimdKernels;
+  /** Threads the matrix products use (1 when no helper threads could start). */
+  readonly threads: number;
+}
+
+const installed = new Map<string, InstalledSimd>();
 
 /**
  * Replace the matrix products (and identity copies) of the initialised wasm-heap backend
- * `backendName` with ours. Idempotent. Returns false (and changes nothing) when the runtime
- * has no WebAssembly SIMD or the module hides its memory.
+ * `backendName` with ours, on `threads` threads (see `pool.ts`). Idempotent. Returns null (and
+ * changes nothing) when the runtime has no WebAssembly SIMD or the module hides its memory.
  */
-export function installSimdKernels(backendName: string, module: WasmModuleHandle): boolean {
-  if (installed.has(backendName)) return true;
+export async function installSimdKernels(
+  backendName: string,
+  module: WasmModuleHandle,
+  threads?: number,
+): Promise<InstalledSimd | null> {
+  const done = installed.get(backendName);
+  if (done) return done;
   const kernels = createSimdKernels(module);
-  if (!kernels) return false;
+  if (!kernels) return null;
+  let pool: GemmPool | null = null;
+  try {
+    pool = await createGemmPool(threads);
+  } catch {
+    pool = null; // no helper threads here: one thread is still correct
+  }
   const original = {
     matMul: kernelOf("BatchMatMul", backendName),
     add: kernelOf("Add", backendName),
@@ -54,11 +73,12 @@ export function installSimdKernels(backendName: string, module: WasmModuleHandle
     identity: kernelOf("Identity", backendName),
     cast: kernelOf("Cast", backendName),
   };
-  const matMul = heapMatMul(() => kernels.gemm);
+  const matMul = heapMatMul(() => kernels.gemm, pool ? pool.run : undefined);
   replace(batchMatMulKernel(matMul, backendName, original.matMul));
   replace(fusedMatMulKernel(matMul, backendName, original));
   replace(identityKernel(backendName, original.identity));
   replace(castKernel(backendName, original.cast));
-  installed.set(backendName, kernels);
-  return true;
+  const result = { kernels, threads: pool?.threads ?? 1 };
+  installed.set(backendName, result);
+  return result;
 }
