@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { peerBenchMarkdown, type PeerResult } from "./peer_bench.ts";
 
 /** One matmul measurement. */
 export interface MatmulPoint {
@@ -74,6 +75,8 @@ export interface BenchReport {
   readonly trainStep?: TrainStepResult;
   /** Whatever `bench/model_bench.ts` returned, when it exists. */
   readonly model?: unknown;
+  /** The project against PyTorch on the same machine (`bench/peer_bench.ts`). */
+  readonly peer?: PeerResult;
   /** The issue's targets, each with the figure reached and whether it was met. */
   readonly targets: readonly TargetCheck[];
 }
@@ -89,8 +92,28 @@ const f1 = (x: number) => x.toFixed(1);
 const pct = (x: number | null) => x === null ? "n/a" : `${(100 * x).toFixed(0)}%`;
 
 /** The targets of the issue that the matmul and training-step figures answer. */
-export function checkTargets(r: Pick<BenchReport, "matmul" | "trainStep">): TargetCheck[] {
+export function checkTargets(
+  r: Pick<BenchReport, "matmul" | "trainStep" | "peer">,
+): TargetCheck[] {
   const out: TargetCheck[] = [];
+  const train = r.peer?.train;
+  if (train) {
+    out.push({
+      target: `reference step on ${r.peer!.backend} no slower than PyTorch CPU (time ratio <= 1)`,
+      reached: `${train.ratio.median.toFixed(2)} (${train.ratio.min.toFixed(2)}-` +
+        `${train.ratio.max.toFixed(2)} over ${train.ratio.n} pairs)`,
+      met: train.ratio.median <= 1,
+    });
+  }
+  const gens = r.peer?.generate ?? [];
+  if (gens.length) {
+    const speedups = gens.map((g) => g.project.cache.median / g.project.recompute.median);
+    out.push({
+      target: "KV-cache generation faster than recompute at every measured size",
+      reached: gens.map((g, i) => `${g.name}: ${speedups[i]!.toFixed(2)}x`).join(", "),
+      met: speedups.every((x) => x > 1),
+    });
+  }
   const native = r.matmul?.points.filter((p) => p.backend === "native" && p.size >= 512) ?? [];
   if (native.length) {
     const worst = Math.min(...native.map((p) => p.ratioToSgemm ?? 0));
@@ -190,6 +213,9 @@ export function renderMarkdown(r: BenchReport): string {
     }
     lines.push("");
   }
+  if (r.peer) {
+    lines.push("## Against PyTorch (same machine, same threads)", "", peerBenchMarkdown(r.peer));
+  }
   if (r.model !== undefined) {
     lines.push("## Model benchmarks (`bench/model_bench.ts`)", "", "```json");
     lines.push(JSON.stringify(r.model, null, 2), "```", "");
@@ -220,6 +246,7 @@ export async function writeReport(dir: URL, r: BenchReport): Promise<string[]> {
   if (r.trainStep) {
     await put("train_step.json", JSON.stringify({ ...meta, ...r.trainStep }, null, 2) + "\n");
   }
+  if (r.peer) await put("peer.json", JSON.stringify({ ...meta, ...r.peer }, null, 2) + "\n");
   if (r.model !== undefined) {
     await put("model.json", JSON.stringify({ ...meta, model: r.model }, null, 2) + "\n");
   }

@@ -5,7 +5,7 @@
  *
  * Flags (all `--key=value`; unknown ones are errors):
  *   --quick                 small sizes and a small model, every backend, about a minute
- *   --only=matmul,train,model,lisa   which parts to run (default all)
+ *   --only=matmul,train,peer,model,lisa   which parts to run (default all)
  *   --backends=native,wasm,...  backends for the matmul part (default: all but tensorflow)
  *   --train-backends=...    backends for the training step (default native,wasm; quick: all)
  *   --sizes=128,256,512,1024    matmul sizes
@@ -15,6 +15,8 @@
  *   --vocab=8192 --seq=256 --batch=8   override the training-step shape
  *   --micro-batch=4         rows per forward/backward pass (gradients summed per step)
  *   --no-profile            skip the per-kernel profile of the native step
+ *   --peer-steps=3          alternated step pairs against PyTorch (part `peer`; needs a Python
+ *                           with torch, transformers, peft: LISA_PEER_PYTHON or python3)
  *   --out=bench/results     output folder
  *
  * @module
@@ -25,6 +27,7 @@ import { type BenchReport, checkTargets, writeReport } from "./_report.ts";
 import { rawSgemm, runMatmulBench } from "./matmul_bench.ts";
 import { QUICK_SHAPE, REFERENCE_SHAPE, runTrainStepBench } from "./train_step_bench.ts";
 import { lisaBenchTable, runLisaBench } from "./lisa_bench.ts";
+import { runPeerBench } from "./peer_bench.ts";
 
 const KNOWN = [
   "quick",
@@ -40,6 +43,7 @@ const KNOWN = [
   "batch",
   "micro-batch",
   "no-profile",
+  "peer-steps",
   "out",
 ];
 
@@ -107,7 +111,7 @@ function peak(rates: Record<string, number>): number | null {
 export async function main(args: readonly string[]): Promise<BenchReport> {
   const f = parseFlags(args);
   const quick = f.has("quick");
-  const only = new Set(list(f.get("only")) ?? ["matmul", "train", "model", "lisa"]);
+  const only = new Set(list(f.get("only")) ?? ["matmul", "train", "peer", "model", "lisa"]);
   const log = (line: string) => console.log(line);
   const available = (await probeAll())
     .filter((a) => a.available && a.name !== "tensorflow")
@@ -150,6 +154,17 @@ export async function main(args: readonly string[]): Promise<BenchReport> {
     })
     : undefined;
 
+  const peer = only.has("peer")
+    ? await runPeerBench({
+      backend: available.includes("native") ? "native" : "wasm",
+      shape,
+      steps: num(f.get("peer-steps"), quick ? 1 : 3, "peer-steps"),
+      genRounds: quick ? 1 : 3,
+      quick,
+      log,
+    })
+    : undefined;
+
   let model: unknown = undefined;
   if (only.has("model")) {
     const url = new URL("./model_bench.ts", import.meta.url);
@@ -185,9 +200,11 @@ export async function main(args: readonly string[]): Promise<BenchReport> {
     ...(matmul ? { matmul } : {}),
     ...(trainStep ? { trainStep } : {}),
     ...(model !== undefined ? { model } : {}),
+    ...(peer ? { peer } : {}),
     targets: checkTargets({
       ...(matmul ? { matmul } : {}),
       ...(trainStep ? { trainStep } : {}),
+      ...(peer ? { peer } : {}),
     }),
   };
   const out = new URL(`${f.get("out") ?? "bench/results"}/`, `file://${Deno.cwd()}/`);

@@ -162,10 +162,88 @@ async function profileStep(step: () => void): Promise<KernelShare[]> {
   ];
 }
 
+/** One reference training step on the active backend, built once and run many times. */
+export interface TrainStep {
+  /** One optimizer step over all micro-batches; returns the mean loss (kept: dispose it). */
+  readonly runStep: () => tf.Tensor;
+  /** One step, waiting for its loss (every backend, webgpu included, has finished). */
+  readonly stepAsync: () => Promise<void>;
+  /** Free the model, adapter, optimizer and batches. */
+  readonly dispose: () => void;
+}
+
+/**
+ * Build the reference step for shape `s` on the active backend: model (seed 1), LoRA (seed 2),
+ * AdamW (lr 1e-4), a fixed batch split into micro-batches whose gradients are summed.
+ */
+export function buildTrainStep(s: StepShape): TrainStep {
+  const cfg = stepModelConfig(s);
+  const params = initParams(cfg, 1);
+  const adapter = createAdapter(
+    cfg,
+    { r: s.loraR, alpha: 4, dropout: 0, targets: [...s.loraTargets] },
+    2,
+  );
+  const trainable = adapter.trainable();
+  const opt = createAdamW(trainable, { weightDecay: 0 });
+  const ids = tf.tensor2d(tokenIds(s, 3), [s.batch, s.seq], "int32"); // [B, T]
+  const micro = Math.max(1, Math.min(s.microBatch, s.batch));
+  const batches = tf.tidy(() => {
+    const out = [];
+    for (let r = 0; r < s.batch; r += micro) {
+      const rows = Math.min(micro, s.batch - r);
+      const part = tf.slice(ids, [r, 0], [rows, s.seq]); // [b, T]
+      out.push({ inputIds: part, labels: part, attentionMask: tf.onesLike(part), rows });
+    }
+    return out;
+  });
+  const names = Object.keys(trainable);
+  const vars = Object.values(trainable);
+  /** One optimizer step over all micro-batches; returns the mean loss (kept). */
+  const runStep = (): tf.Tensor => {
+    let loss: tf.Tensor = tf.scalar(0);
+    let acc: tf.Tensor[] | null = null;
+    for (const mb of batches) {
+      const w = mb.rows / s.batch;
+      const next = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => causalLmLoss(cfg, params, mb, { adapters: [adapter], training: true }),
+          vars,
+        );
+        const g = vars.map((v, i) => tf.add(tf.mul(grads[v.name]!, w), acc ? acc[i]! : 0));
+        return { g, l: tf.add(loss, tf.mul(value, w)) };
+      });
+      if (acc) tf.dispose(acc);
+      loss.dispose();
+      acc = next.g;
+      loss = next.l;
+    }
+    const grads = acc!;
+    tf.tidy(() => opt.apply(Object.fromEntries(names.map((k, i) => [k, grads[i]!])), 1e-4));
+    tf.dispose(grads);
+    return loss;
+  };
+  // Reading the loss back waits for the step on every backend (webgpu runs asynchronously).
+  const stepAsync = async () => {
+    const loss = runStep();
+    await loss.data();
+    loss.dispose();
+  };
+  return {
+    runStep,
+    stepAsync,
+    dispose: () => {
+      opt.dispose();
+      adapter.dispose();
+      disposeParams(params);
+      tf.dispose([ids, ...batches.flatMap((b) => [b.inputIds, b.attentionMask])]);
+    },
+  };
+}
+
 /** Time the training step on each backend. */
 export async function runTrainStepBench(o: TrainStepBenchOptions): Promise<TrainStepResult> {
   const s = o.shape;
-  const cfg = stepModelConfig(s);
   const flopsPerStep = trainStepFlops(s);
   const points: TrainStepPoint[] = [];
   const skipped: string[] = [];
@@ -176,57 +254,7 @@ export async function runTrainStepBench(o: TrainStepBenchOptions): Promise<Train
       skipped.push(`${backend}: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
       continue;
     }
-    const params = initParams(cfg, 1);
-    const adapter = createAdapter(
-      cfg,
-      { r: s.loraR, alpha: 4, dropout: 0, targets: [...s.loraTargets] },
-      2,
-    );
-    const trainable = adapter.trainable();
-    const opt = createAdamW(trainable, { weightDecay: 0 });
-    const ids = tf.tensor2d(tokenIds(s, 3), [s.batch, s.seq], "int32"); // [B, T]
-    const micro = Math.max(1, Math.min(s.microBatch, s.batch));
-    const batches = tf.tidy(() => {
-      const out = [];
-      for (let r = 0; r < s.batch; r += micro) {
-        const rows = Math.min(micro, s.batch - r);
-        const part = tf.slice(ids, [r, 0], [rows, s.seq]); // [b, T]
-        out.push({ inputIds: part, labels: part, attentionMask: tf.onesLike(part), rows });
-      }
-      return out;
-    });
-    const names = Object.keys(trainable);
-    const vars = Object.values(trainable);
-    /** One optimizer step over all micro-batches; returns the mean loss (kept). */
-    const runStep = (): tf.Tensor => {
-      let loss: tf.Tensor = tf.scalar(0);
-      let acc: tf.Tensor[] | null = null;
-      for (const mb of batches) {
-        const w = mb.rows / s.batch;
-        const next = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(
-            () => causalLmLoss(cfg, params, mb, { adapters: [adapter], training: true }),
-            vars,
-          );
-          const g = vars.map((v, i) => tf.add(tf.mul(grads[v.name]!, w), acc ? acc[i]! : 0));
-          return { g, l: tf.add(loss, tf.mul(value, w)) };
-        });
-        if (acc) tf.dispose(acc);
-        loss.dispose();
-        acc = next.g;
-        loss = next.l;
-      }
-      const grads = acc!;
-      tf.tidy(() => opt.apply(Object.fromEntries(names.map((k, i) => [k, grads[i]!])), 1e-4));
-      tf.dispose(grads);
-      return loss;
-    };
-    // Reading the loss back waits for the step on every backend (webgpu runs asynchronously).
-    const stepAsync = async () => {
-      const loss = runStep();
-      await loss.data();
-      loss.dispose();
-    };
+    const { runStep, stepAsync, dispose } = buildTrainStep(s);
     try {
       const before = tf.memory().numTensors;
       const w0 = performance.now();
@@ -276,10 +304,7 @@ export async function runTrainStepBench(o: TrainStepBenchOptions): Promise<Train
           (leaked ? `, WARNING ${leaked} tensors leaked` : ""),
       );
     } finally {
-      opt.dispose();
-      adapter.dispose();
-      disposeParams(params);
-      tf.dispose([ids, ...batches.flatMap((b) => [b.inputIds, b.attentionMask])]);
+      dispose();
     }
   }
   return {
