@@ -31,8 +31,13 @@ export interface JudgeVerdict {
    * keyword judge gives none.
    */
   readonly categories: Readonly<Record<string, number>>;
-  /** The judge's overall harm score in [0, 1] (the classifier's highest category probability). */
+  /**
+   * The judge's overall harm score in [0, 1]: a probability for graded judges (see
+   * {@link Judge.graded}), else 1 for flagged and 0 for not.
+   */
   readonly score: number;
+  /** Keyword judge: the answer only echoes the prompt (neither refusal nor success). */
+  readonly echoed?: boolean;
 }
 
 /** The 14 BeaverTails harm categories, in the dataset's order (keys contain commas). */
@@ -126,6 +131,11 @@ export type JudgeError =
 export interface Judge {
   /** A short name for reports, e.g. `classifier`, `keyword`, `http:llama-guard`. */
   readonly name: string;
+  /**
+   * True when verdict scores are graded probabilities (AUROC and calibration are measured on
+   * them); false or absent when a score only restates the flag.
+   */
+  readonly graded?: boolean;
   /** Judge a batch; the result has one verdict per item, in the same order. */
   judge(items: readonly JudgeItem[]): Effect.Effect<JudgeVerdict[], JudgeError>;
 }
