@@ -111,7 +111,10 @@ Deno.test("HTTP judge against a loopback server", async (t) => {
       const judge = await make("ok");
       const vs = await Effect.runPromise(judge.judge(items(6)));
       assert.deepEqual(vs.map((v) => v.flagged), [true, false, true, false, true, false]);
-      assert.deepEqual(vs[0]!.categories, { S1: 1, S9: 1 });
+      assert.deepEqual(vs[0]!.categories, {
+        "S1 Violent Crimes": 1,
+        "S9 Indiscriminate Weapons": 1,
+      });
       assert.equal(vs[1]!.refused, true);
       assert.equal(srv.calls("ok"), 6);
       assert.ok(srv.auth.every((a) => a === `Bearer ${SECRET}`));
@@ -130,7 +133,7 @@ Deno.test("HTTP judge against a loopback server", async (t) => {
     });
     await t.step("5xx then success", async () => {
       const vs = await Effect.runPromise((await make("flaky")).judge(items(1)));
-      assert.deepEqual(vs[0]!.categories, { S2: 1 });
+      assert.deepEqual(vs[0]!.categories, { "S2 Non-Violent Crimes": 1 });
       assert.equal(srv.calls("flaky"), 3);
     });
     await t.step("always failing: JudgeHttpStatus with status and redacted body", async () => {

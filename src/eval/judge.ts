@@ -10,6 +10,7 @@
  */
 import { Context, Data, type Effect } from "effect";
 import { CATEGORY_KEYS } from "../data/types.ts";
+import type { JudgeCard } from "./judge_card.ts";
 
 /** One answer to judge, with the prompt that produced it. */
 export interface JudgeItem {
@@ -136,6 +137,8 @@ export interface Judge {
    * them); false or absent when a score only restates the flag.
    */
   readonly graded?: boolean;
+  /** What reports say about this judge: version, meaning of its score, its measurement. */
+  readonly card?: JudgeCard;
   /** Judge a batch; the result has one verdict per item, in the same order. */
   judge(items: readonly JudgeItem[]): Effect.Effect<JudgeVerdict[], JudgeError>;
 }

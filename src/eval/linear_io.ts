@@ -15,7 +15,7 @@
 import { Effect } from "effect";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { parseSafetensors, serializeSafetensors, type TensorData } from "../io/safetensors.ts";
-import { sha256Hex } from "../io/sha256.ts";
+import { sha256Hex } from "../io/hash.ts";
 import { ClassifierCorrupt } from "./classifier_io.ts";
 import type { JudgeMeasurement } from "./judge_card.ts";
 import type { LinearHead, LinearJudgeModel, LinearJudgeSpec } from "./linear_judge.ts";
@@ -79,7 +79,10 @@ const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
 
 function tensors(model: LinearJudgeModel): Record<string, TensorData> {
   const out: Record<string, TensorData> = {};
-  model.blocks.forEach((b, i) => (out[`block${i}.idf`] = { shape: [b.idf.length], data: f32(b.idf) }));
+  model.blocks.forEach((
+    b,
+    i,
+  ) => (out[`block${i}.idf`] = { shape: [b.idf.length], data: f32(b.idf) }));
   const D = model.harmful.coef.length;
   out["harmful.coef"] = { shape: [D], data: f32(model.harmful.coef) };
   out["harmful.intercept"] = { shape: [1], data: f32([model.harmful.intercept]) };
@@ -204,7 +207,12 @@ export function loadLinearJudge(dir: string): Effect.Effect<LoadedLinearJudge, C
         try {
           return await Deno.readFile(path);
         } catch (e) {
-          throw corrupt(path, "(file)", "a readable file", e instanceof Error ? e.message : String(e));
+          throw corrupt(
+            path,
+            "(file)",
+            "a readable file",
+            e instanceof Error ? e.message : String(e),
+          );
         }
       };
       let config: Record<string, unknown>;
@@ -212,7 +220,12 @@ export function loadLinearJudge(dir: string): Effect.Effect<LoadedLinearJudge, C
         config = JSON.parse(new TextDecoder().decode(await read(configPath)));
       } catch (e) {
         if (e instanceof ClassifierCorrupt) throw e;
-        throw corrupt(configPath, "(file)", "valid JSON", e instanceof Error ? e.message : String(e));
+        throw corrupt(
+          configPath,
+          "(file)",
+          "valid JSON",
+          e instanceof Error ? e.message : String(e),
+        );
       }
       const invalid = checkConfig(config, configPath);
       if (invalid) throw invalid;
@@ -233,7 +246,12 @@ export function loadLinearJudge(dir: string): Effect.Effect<LoadedLinearJudge, C
         const t = st.tensors.get(name);
         if (!t) throw corrupt(weightsPath, name, "a tensor entry", "none");
         if (JSON.stringify(t.shape) !== JSON.stringify(shape)) {
-          throw corrupt(weightsPath, `${name}.shape`, JSON.stringify(shape), JSON.stringify(t.shape));
+          throw corrupt(
+            weightsPath,
+            `${name}.shape`,
+            JSON.stringify(shape),
+            JSON.stringify(t.shape),
+          );
         }
         return t.data;
       };
@@ -242,7 +260,11 @@ export function loadLinearJudge(dir: string): Effect.Effect<LoadedLinearJudge, C
         if (!Array.isArray(vocabulary)) {
           throw corrupt(vocabPath, `[${i}]`, "the block's term list", "nothing");
         }
-        return { block, vocabulary, idf: Float64Array.from(tensor(`block${i}.idf`, [vocabulary.length])) };
+        return {
+          block,
+          vocabulary,
+          idf: Float64Array.from(tensor(`block${i}.idf`, [vocabulary.length])),
+        };
       });
       const D = blocks.reduce((s, b) => s + b.vocabulary.length, 0);
       const H = saved.categories.length;
@@ -261,8 +283,11 @@ export function loadLinearJudge(dir: string): Effect.Effect<LoadedLinearJudge, C
       };
     },
     catch: (e) =>
-      e instanceof ClassifierCorrupt
-        ? e
-        : corrupt(dir, "(folder)", "a TF-IDF judge folder", e instanceof Error ? e.message : String(e)),
+      e instanceof ClassifierCorrupt ? e : corrupt(
+        dir,
+        "(folder)",
+        "a TF-IDF judge folder",
+        e instanceof Error ? e.message : String(e),
+      ),
   });
 }
