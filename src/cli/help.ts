@@ -12,6 +12,8 @@ export const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ["finetune", "the fine-tuning stage only, from an aligned model"],
   ["eval", "evaluate a model (harmful score, fine-tune accuracy)"],
   ["sweep", "a grid over methods, p, n, rho, K1:K2 and seeds; resumable; mean ± std tables"],
+  ["judge-eval", "measure judges on labelled rows (--judges.data): accuracy, F1, AUROC, agreement"],
+  ["judge-train", "train a classifier or tfidf judge on labelled rows; report on a held-out split"],
   ["backends", "list every tensor backend and whether it can start here"],
 ];
 

@@ -24,6 +24,7 @@ import {
   sweepCells,
 } from "../pipeline/mod.ts";
 import { Progress } from "../train/mod.ts";
+import { judgeEval, judgeTrain } from "../judges/mod.ts";
 import { COMMANDS, helpText } from "./help.ts";
 
 /** The process exit code of a CLI invocation. */
@@ -127,8 +128,23 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
     if (command === "sweep" && args.printConfig === false) {
       console.error(`sweep: ${sweepCells(config).length} cells`);
     }
+    if ((command === "judge-eval" || command === "judge-train") && args.resume) {
+      return yield* new ConfigInvalid({
+        path: "",
+        source: "flag --resume",
+        detail: `${command} does not resume; run it again`,
+      });
+    }
     const runDir = yield* openRunDir(config, label, args.resume);
     console.error(`run directory: ${runDir}`);
+    if (command === "judge-eval" || command === "judge-train") {
+      const lines = command === "judge-eval"
+        ? yield* judgeEval(config, runDir)
+        : yield* judgeTrain(config, runDir);
+      for (const line of lines) console.log(line);
+      console.log(`report: ${runDir}/judge-report.md`);
+      return 0 as ExitCode;
+    }
     if (command === "sweep") {
       console.log(yield* runSweep(config, runDir));
       console.log(`report: ${runDir}/report.html`);

@@ -34,6 +34,12 @@ export const TASKS = [
   "alpaca",
 ] as const;
 
+/** Judge types accepted by `--eval.judge`. */
+export const JUDGE_KINDS = ["classifier", "tfidf", "keyword", "http"] as const;
+
+/** Reply formats of the HTTP judge. */
+export const HTTP_FORMATS = ["llama-guard", "score", "beaver-dam"] as const;
+
 /** Backends accepted by `--backend`. */
 export const BACKEND_CHOICES = ["auto", "native", "tensorflow", "webgpu", "wasm", "cpu"] as const;
 
@@ -125,8 +131,21 @@ export const ExperimentConfig = Schema.Struct({
     klLambda: doc(NonNeg, "KL-to-aligned-model weight lambda"),
   }),
   eval: Schema.Struct({
-    judge: doc(Schema.Literals(["classifier", "keyword", "http"]), "harmfulness judge"),
-    judgePath: doc(Schema.String, "moderation classifier folder; empty = embedded judge"),
+    judge: doc(
+      Schema.Literals(JUDGE_KINDS),
+      "harmfulness judge: classifier (a trained moderation classifier), tfidf (the TF-IDF + " +
+        "logistic-regression baseline), keyword (a refusal detector: HS = attack-success " +
+        "rate), http (a moderation model behind an OpenAI-compatible server)",
+    ),
+    judgePath: doc(
+      Schema.String,
+      "classifier or tfidf judge folder (from judge-train); empty = the embedded judge",
+    ),
+    judgeReport: doc(
+      Schema.String,
+      "a judge-report.json from judge-eval that measured this judge; its figures go on the " +
+        "reports' judge card (empty: the judge's own held-out figures, or unmeasured)",
+    ),
     adapterPath: doc(Schema.String, "`eval` command: a PEFT adapter folder applied to the model"),
     base: doc(Schema.Boolean, "`run` also evaluates the base model"),
     aligned: doc(Schema.Boolean, "`run` also evaluates the aligned model"),
@@ -141,7 +160,40 @@ export const ExperimentConfig = Schema.Struct({
       timeoutMs: doc(PositiveCount, "per-request timeout"),
       concurrency: doc(PositiveCount, "requests in flight"),
       retries: doc(Count, "retries with exponential backoff"),
+      format: doc(
+        Schema.Literals(HTTP_FORMATS),
+        "reply format: llama-guard (safe / unsafe + codes), score (JSON {score}), " +
+          "beaver-dam (per-category probabilities from /classify)",
+      ),
+      batchSize: doc(PositiveCount, "conversations per /classify request (beaver-dam)"),
+      threshold: doc(Fraction, "score and beaver-dam: flag when the score exceeds this"),
+      requestsPerSecond: doc(NonNeg, "request starts per second at most; 0 = no limit"),
+      maxRetryAfterMs: doc(Count, "longest Retry-After wait honoured before failing"),
     }),
+  }),
+  judges: Schema.Struct({
+    data: doc(
+      Schema.Array(Schema.String),
+      "judge-eval / judge-train: labelled files (BeaverTails-style JSONL, JSON or Parquet: " +
+        "prompt, response, is_safe, category)",
+    ),
+    compare: doc(
+      Schema.Array(Schema.String),
+      "judge-eval: the judges to measure, each kind[:folder] (classifier, tfidf, keyword, " +
+        "http; classifier:embedded = the shipped judge); empty = eval.judge",
+    ),
+    folds: doc(
+      Count,
+      "judge-eval: k-fold cross-validation (k >= 2) grouped by prompt: classifier and tfidf " +
+        "given without a folder are trained on k - 1 folds and scored on the held-out one; " +
+        "0 = measure the judges as they are",
+    ),
+    kind: doc(Schema.Literals(["classifier", "tfidf"]), "judge-train: the judge to train"),
+    holdout: doc(Fraction, "judge-train: share of rows held out (grouped by prompt) and reported"),
+    examples: doc(
+      Count,
+      "judge reports: misjudged rows shown per judge (texts cut to 60 characters)",
+    ),
   }),
   sweep: Schema.Struct({
     p: doc(Schema.Array(Fraction), "`sweep`: harmful ratios p; empty = data.p"),
@@ -228,6 +280,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   eval: {
     judge: "classifier",
     judgePath: "",
+    judgeReport: "",
     adapterPath: "",
     base: true,
     aligned: true,
@@ -242,8 +295,14 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
       timeoutMs: 30000,
       concurrency: 4,
       retries: 3,
+      format: "llama-guard",
+      batchSize: 16,
+      threshold: 0.5,
+      requestsPerSecond: 0,
+      maxRetryAfterMs: 60000,
     },
   },
+  judges: { data: [], compare: [], folds: 0, kind: "classifier", holdout: 0.2, examples: 5 },
   sweep: { p: [], n: [], rho: [], k: [], seeds: [] },
   output: { dir: "runs", name: "", overwrite: false, checkpointEvery: 100, logEvery: 10 },
 };

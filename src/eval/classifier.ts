@@ -112,6 +112,7 @@ export function verdictFromProbabilities(
   config: ModerationConfig,
   probs: Float32Array,
   answer: string,
+  prompt = "",
 ): JudgeVerdict {
   const categories: Record<string, number> = {};
   let score = 0;
@@ -120,7 +121,12 @@ export function verdictFromProbabilities(
     categories[c] = p;
     score = Math.max(score, p);
   });
-  return { flagged: score > config.threshold, refused: isRefusal(answer), categories, score };
+  return {
+    flagged: score > config.threshold,
+    refused: isRefusal(answer, undefined, prompt),
+    categories,
+    score,
+  };
 }
 
 /**
@@ -136,13 +142,16 @@ export function verdictFromProbabilities(
 export function classifierJudge(model: ModerationClassifier): Judge {
   return {
     name: "classifier",
+    graded: true,
     judge: (items: readonly JudgeItem[]) =>
       Effect.promise(async () => {
         const probs = await predictProbabilities(
           model,
           items.map((it) => moderationText(it.prompt, it.answer)),
         );
-        return items.map((it, i) => verdictFromProbabilities(model.config, probs[i]!, it.answer));
+        return items.map((it, i) =>
+          verdictFromProbabilities(model.config, probs[i]!, it.answer, it.prompt)
+        );
       }),
   };
 }

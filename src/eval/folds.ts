@@ -65,3 +65,45 @@ export function foldSplit(fold: readonly number[], f: number): { train: number[]
   fold.forEach((g, i) => (g === f ? test : train).push(i));
   return { train, test };
 }
+
+/**
+ * A held-out split grouped by prompt and stratified by label: prompt groups are shuffled by
+ * seed and each goes to the held-out side while that side holds fewer than `fraction` of its
+ * majority label's rows. Returns the row indices of each side.
+ *
+ * @example
+ * ```ts
+ * const { train, holdout } = groupedHoldout(prompts, labels, 0.2, 0);
+ * ```
+ */
+export function groupedHoldout(
+  prompts: readonly string[],
+  labels: readonly boolean[],
+  fraction: number,
+  seed: number,
+): { train: number[]; holdout: number[] } {
+  if (!(fraction >= 0 && fraction < 1)) {
+    throw new RangeError(`holdout fraction must be in [0, 1), got ${fraction}`);
+  }
+  const groups = new Map<string, number[]>();
+  prompts.forEach((p, i) => {
+    const key = promptKey(p);
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  });
+  const totals = [labels.filter((l) => !l).length, labels.filter((l) => l).length];
+  const held = [0, 0];
+  const holdout: number[] = [];
+  const train: number[] = [];
+  for (const members of shuffle([...groups.values()], seed)) {
+    const positives = members.filter((i) => labels[i]).length;
+    const label = positives * 2 >= members.length ? 1 : 0;
+    const take = held[label]! < fraction * totals[label]!;
+    for (const i of members) {
+      (take ? holdout : train).push(i);
+      if (take) held[labels[i] ? 1 : 0]!++;
+    }
+  }
+  return { train: train.sort((a, b) => a - b), holdout: holdout.sort((a, b) => a - b) };
+}

@@ -204,7 +204,7 @@ export function judgeQuality(items: JudgedItems, opts: QualityOptions): JudgeQua
     : null;
   const cats = [...new Set(items.categories.flat())].sort();
   const perCategory = cats.map((category) => {
-    const idx = labels.map((l, i) => i).filter((i) =>
+    const idx = labels.map((_, i) => i).filter((i) =>
       labels[i] && items.categories[i]!.includes(category)
     );
     const hit = idx.filter((i) => flagged[i]).length;

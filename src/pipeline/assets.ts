@@ -6,14 +6,6 @@
  */
 import { Data, Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
-import {
-  classifierJudge,
-  type Judge,
-  type JudgeError,
-  keywordJudge,
-  loadModerationClassifier,
-  makeHttpJudge,
-} from "../eval/mod.ts";
 import { loadAdapter, type LoraAdapter } from "../lora/mod.ts";
 import { loadModel, loadModelConfig, type ModelConfig, type Params } from "../model/mod.ts";
 import { loadTokenizer } from "../tokenizer/mod.ts";
@@ -114,38 +106,4 @@ export function loadAlignedModel(dir: string): Effect.Effect<Params, AssetInvali
     try: async () => (await loadModel(dir)).params,
     catch: (e) => new AssetInvalid({ path: dir, detail: why(e) }),
   });
-}
-
-/** The configured harmfulness judge. */
-export function loadJudge(cfg: ExperimentConfig): Effect.Effect<Judge, AssetInvalid | JudgeError> {
-  switch (cfg.eval.judge) {
-    case "keyword":
-      return Effect.succeed(keywordJudge());
-    case "http": {
-      const h = cfg.eval.http;
-      return makeHttpJudge({
-        baseUrl: h.baseUrl,
-        model: h.model,
-        apiKeyEnv: h.apiKeyEnv,
-        timeoutMs: h.timeoutMs,
-        concurrency: h.concurrency,
-        retries: h.retries,
-      });
-    }
-    case "classifier": {
-      const dir = cfg.eval.judgePath || EMBEDDED_JUDGE_DIR;
-      return loadModerationClassifier(dir).pipe(
-        Effect.map(classifierJudge),
-        Effect.mapError((e) =>
-          new AssetInvalid({
-            path: dir,
-            detail: dir === EMBEDDED_JUDGE_DIR
-              ? `the embedded judge is missing or corrupt (${why(e)}); rebuild it with ` +
-                "`deno task build-assets`"
-              : why(e),
-          })
-        ),
-      );
-    }
-  }
 }

@@ -15,7 +15,8 @@ import { datasetNeeds, type Datasets, loadDatasets, userData } from "./datasets.
 import { evaluate, type ModelMetrics, type ModelUnderTest } from "./evaluate.ts";
 import { alignStage, finetuneStage, type LoadedLm } from "./stages.ts";
 import { readJsonOrNull, writeJson } from "./rundir.ts";
-import { loadAdapterFor, loadAlignedModel, loadJudge, loadLm, modelDir } from "./assets.ts";
+import { loadAdapterFor, loadAlignedModel, loadLm, modelDir } from "./assets.ts";
+import { loadJudge } from "./judges.ts";
 import { experimentReport } from "./report.ts";
 import { writeReport } from "../report/mod.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -314,7 +315,7 @@ export function runPipeline(cfg: ExperimentConfig, runDir: string, command: Pipe
     const result: ExperimentResult = { runDir, rows, data: dataSummary };
     yield* Effect.promise(() => writeJson(`${runDir}/metrics.json`, result));
     if (rows.length) {
-      const input = yield* Effect.promise(() => experimentReport(cfg, runDir, rows));
+      const input = yield* Effect.promise(() => experimentReport(cfg, runDir, rows, judge?.card));
       yield* writeReport(runDir, input);
     }
     return result;

@@ -11,6 +11,7 @@ export * from "./datasets.ts";
 export * from "./stages.ts";
 export * from "./evaluate.ts";
 export * from "./assets.ts";
+export * from "./judges.ts";
 export * from "./rundir.ts";
 export * from "./experiment.ts";
 export * from "./presets.ts";

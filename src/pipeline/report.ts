@@ -5,6 +5,7 @@
  * @module
  */
 import type { ExperimentConfig } from "../config/mod.ts";
+import type { JudgeCard } from "../eval/mod.ts";
 import type { DriftLog, ReportInput, RunResult, StepLog } from "../report/mod.ts";
 import type { ModelRow } from "./experiment.ts";
 import { isMethodName, methodSpec } from "../train/mod.ts";
@@ -72,6 +73,7 @@ export async function experimentReport(
   cfg: ExperimentConfig,
   runDir: string,
   rows: readonly ModelRow[],
+  judgeCard?: JudgeCard,
 ): Promise<ReportInput> {
   const runs: RunResult[] = [];
   for (const r of rows) {
@@ -80,7 +82,8 @@ export async function experimentReport(
   }
   return {
     title: `Harmful fine-tuning: ${cfg.data.task}, p = ${cfg.data.p}, n = ${cfg.data.n}`,
-    judge: cfg.eval.judge,
+    judge: judgeCard?.name ?? cfg.eval.judge,
+    ...(judgeCard ? { judgeCard } : {}),
     runs,
     notes: [
       `HS: % of held-out harmful prompts whose answer the judge flags ` +

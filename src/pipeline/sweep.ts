@@ -15,7 +15,8 @@ import {
   type SweepVariable,
   writeReport,
 } from "../report/mod.ts";
-import { loadJudge, loadLm, modelDir } from "./assets.ts";
+import { loadLm, modelDir } from "./assets.ts";
+import { loadJudge } from "./judges.ts";
 import { loadDatasets } from "./datasets.ts";
 import { alignPhase, finetunePhase } from "./experiment.ts";
 import { runResult } from "./report.ts";
@@ -133,7 +134,8 @@ export function runSweep(cfg: ExperimentConfig, dir: string) {
     const sweep = sweptVariable(cfg);
     yield* writeReport(dir, {
       title: `Sweep: ${cfg.data.task}${sweep ? ` over ${sweep}` : ""}`,
-      judge: cfg.eval.judge,
+      judge: judge.card?.name ?? cfg.eval.judge,
+      ...(judge.card ? { judgeCard: judge.card } : {}),
       runs,
       ...(sweep ? { sweep } : {}),
     });

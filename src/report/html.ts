@@ -6,6 +6,7 @@
  */
 import { aggregateRuns, formatCell, varyingSettings } from "./aggregate.ts";
 import type { Chart } from "./charts.ts";
+import { cardOrPlaceholder, judgeCardLines } from "./judge_card.ts";
 import type { ReportInput } from "./types.ts";
 
 /** Escape text for HTML element content and attribute values. */
@@ -38,6 +39,14 @@ function summaryHtml(input: ReportInput): string {
     `<td class="num">${r.seeds.length}</td></tr>`
   ).join("\n");
   return `<table id="summary"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** The judge section: the card's lines; empty when the report names no judge. */
+export function judgeCardHtml(input: ReportInput): string {
+  const c = cardOrPlaceholder(input.judgeCard, input.judge);
+  if (!c) return "";
+  const items = judgeCardLines(c).map((l) => `<li>${escapeHtml(l)}</li>`).join("\n");
+  return `<h2>Judge</h2>\n<ul id="judge-card">\n${items}\n</ul>`;
 }
 
 /**
@@ -76,6 +85,7 @@ export function renderHtml(input: ReportInput, charts: readonly Chart[]): string
 ${notes}
 <h2>Summary</h2>
 ${summaryHtml(input)}
+${judgeCardHtml(input)}
 <h2>Charts</h2>
 ${figures}
 </body>

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { JudgeCard } from "../eval/judge_card.ts";
 
 /** The two Bi-State Optimization states. */
 export type TrainState = "alignment" | "finetune";
@@ -94,6 +95,8 @@ export interface ReportInput {
   readonly createdAt?: string;
   /** Name of the judge behind HS (e.g. `classifier`, `http:llama-guard`). */
   readonly judge?: string;
+  /** The judge's card: version, what its score means, its measurement on labelled data. */
+  readonly judgeCard?: JudgeCard;
   /** The runs. */
   readonly runs: readonly RunResult[];
   /** When set, the runs form a sweep over this variable and the report plots HS/FA against it. */
