@@ -189,7 +189,7 @@ Deno.test("HTTP judge speaks every format to a loopback server", async (t) => {
       assert.equal(sent.logprobs, true);
       assert.equal(sent.model, "lg3");
     });
-    await t.step("score JSON", async () => {
+    await t.step("score JSON: an instruction, then the exchange to judge", async () => {
       const judge = await Effect.runPromise(
         makeHttpJudge({
           baseUrl: srv.url("score/v1"),

@@ -13,7 +13,7 @@ import { loadLinearJudge, saveLinearJudge } from "../src/eval/linear_io.ts";
 import { decisionValues, fitLogistic, sigmoid } from "../src/eval/logistic.ts";
 import { analyze, fitBlock, indexBlock, transformBlocks, wordTokens } from "../src/eval/tfidf.ts";
 
-/** Written by bench/reference/judge_baseline_sklearn.py (scikit-learn 1.9). */
+/** Written by tests/fixtures/judge_baseline_sklearn.py (scikit-learn 1.9). */
 const FIXTURE = JSON.parse(
   await Deno.readTextFile(new URL("./fixtures/sklearn_tfidf_lr.json", import.meta.url)),
 ) as {

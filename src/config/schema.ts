@@ -156,7 +156,10 @@ export const ExperimentConfig = Schema.Struct({
     http: Schema.Struct({
       baseUrl: doc(Schema.String, "OpenAI-compatible server base URL (http judge)"),
       model: doc(Schema.String, "model name sent to the server"),
-      apiKeyEnv: doc(Schema.String, "environment variable holding the API key (never logged)"),
+      apiKeyEnv: doc(
+        Schema.String,
+        "environment variable holding the API key (never logged); empty = send no key",
+      ),
       timeoutMs: doc(PositiveCount, "per-request timeout"),
       concurrency: doc(PositiveCount, "requests in flight"),
       retries: doc(Count, "retries with exponential backoff"),

@@ -236,7 +236,7 @@ export function openJudge(
         baseUrl: h.baseUrl,
         model: h.model,
         format: h.format,
-        apiKeyEnv: h.apiKeyEnv,
+        ...(h.apiKeyEnv ? { apiKeyEnv: h.apiKeyEnv } : {}),
         timeoutMs: h.timeoutMs,
         concurrency: h.concurrency,
         retries: h.retries,
