@@ -2,6 +2,10 @@
  * Pluggable TensorFlow.js backends: `cpu`, `wasm`, `webgpu`, `tensorflow` and `native`, one
  * contract, chosen by name or by `auto`. Importing this module initialises nothing.
  *
+ * This is the engine's own entry: the public contract (`api.ts`: the `Backend` service, names,
+ * availability) plus the shared TensorFlow.js instance `tf` that the model, training and
+ * evaluation kernels use. Library users get the ops from the `Backend` service instead.
+ *
  * @example
  * ```ts
  * import { initBackend } from "./backends/mod.ts";
@@ -11,8 +15,5 @@
  *
  * @module
  */
-export * from "./types.ts";
-export * from "./errors.ts";
-export { initBackend, probeAll, provider, registerProvider } from "./registry.ts";
-export { Backend, initBackendEffect } from "./service.ts";
+export * from "./api.ts";
 export { activate, tf } from "./tf.ts";

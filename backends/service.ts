@@ -1,18 +1,35 @@
 /**
- * The backend as an Effect service: one class, one Layer per way of choosing it.
+ * The backend as an Effect service. Building its layer initialises a tensor backend and makes
+ * it active; the service then hands out the TensorFlow.js ops bound to it. Every pipeline
+ * stage that creates tensors requires `Backend` in its environment, so no stage runs before a
+ * layer (one of the choices below, or a test's own) has initialised one.
  *
  * @module
  */
 import { Context, Effect, Layer } from "effect";
 import { BackendUnavailable } from "./errors.ts";
 import { initBackend } from "./registry.ts";
+import { tf } from "./tf.ts";
 import type { BackendChoice, BackendInfo, BackendName } from "./types.ts";
 
-/** The active tensor backend. Provided by {@link Backend.layer}. */
-export class Backend extends Context.Service<Backend, BackendInfo>()("lisa/Backend") {
+/** The TensorFlow.js ops (tfjs-core's namespace). */
+export type Tf = typeof tf;
+
+/** What the {@link Backend} service holds: what is active, and the ops that run on it. */
+export interface BackendService extends BackendInfo {
+  /** The tensor ops, running on this backend. */
+  readonly tf: Tf;
+}
+
+/** The active tensor backend. Provided by {@link Backend.layer} (or a test's own layer). */
+export class Backend extends Context.Service<Backend, BackendService>()("lisa/Backend") {
   /** A Layer that initialises `choice` (a name or `auto`) when built. */
   static layer(choice: BackendChoice): Layer.Layer<Backend, BackendUnavailable> {
-    return Layer.effect(Backend, initBackendEffect(choice));
+    return Layer.effect(Backend, Effect.map(initBackendEffect(choice), Backend.fromInfo));
+  }
+  /** The service for a backend that is already initialised and active. */
+  static fromInfo(info: BackendInfo): BackendService {
+    return { ...info, tf };
   }
   /** The fastest backend that initialises, in the documented priority order. */
   static readonly auto: Layer.Layer<Backend, BackendUnavailable> = Backend.layer("auto");

@@ -30,6 +30,7 @@ export const AUTO_PRIORITY: readonly BackendName[] = [
 
 /** The outcome of probing one backend. */
 export interface Availability {
+  /** The backend this describes. */
   readonly name: BackendName;
   /** True when `init` is expected to succeed. */
   readonly available: boolean;
@@ -41,6 +42,7 @@ export interface Availability {
 
 /** What the active backend is, as reported to users and written in run records. */
 export interface BackendInfo {
+  /** The backend's name. */
   readonly name: BackendName;
   /** The TensorFlow.js backend name that is active (`native` registers its own). */
   readonly tfBackend: string;
@@ -52,6 +54,7 @@ export interface BackendInfo {
 
 /** One backend implementation. */
 export interface BackendProvider {
+  /** The name it registers under. */
   readonly name: BackendName;
   /** What the backend needs on the machine, for the README table and error messages. */
   readonly needs: string;

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { type BackendName, initBackend, tf } from "../backends/mod.ts";
+import { Effect } from "effect";
+import { Backend, type BackendName, initBackend, tf } from "../backends/mod.ts";
 import { generate } from "../src/generate/mod.ts";
 import { createAdapter } from "../src/lora/mod.ts";
 import { disposeParams, initParams, type ModelConfig, tinyModelConfig } from "../src/model/mod.ts";
@@ -58,7 +59,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 export async function runLisaBench(o: LisaBenchOptions = {}): Promise<LisaBenchResult> {
   const log = o.log ?? ((l: string) => console.error(l));
   const backend = o.backend ?? "native";
-  await initBackend(backend);
+  const service = Backend.fromInfo(await initBackend(backend));
   const quick = o.quick ?? false;
   const seq = quick ? 64 : 128;
   const batch = quick ? 4 : 8;
@@ -108,15 +109,17 @@ export async function runLisaBench(o: LisaBenchOptions = {}): Promise<LisaBenchR
   const step = async (m: "sft" | "lisa") => {
     const t0 = performance.now();
     // Step 500 is in a fine-tune state (100 + 900 cycle) and past the proximal warm-up.
-    await biStateStep({
-      problem,
-      method: methods[m],
-      optimizer,
-      batch: arrays,
-      step: 500,
-      lr: lrOpts,
-      anchors: m === "lisa" ? anchors : null,
-    });
+    await Effect.runPromise(
+      biStateStep({
+        problem,
+        method: methods[m],
+        optimizer,
+        batch: arrays,
+        step: 500,
+        lr: lrOpts,
+        anchors: m === "lisa" ? anchors : null,
+      }).pipe(Effect.provideService(Backend, service)),
+    );
     sample();
     return performance.now() - t0;
   };

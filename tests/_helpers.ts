@@ -6,7 +6,15 @@
  *
  * @module
  */
-import { type BackendName, initBackend, probeAll, tf } from "../backends/mod.ts";
+import { Effect } from "effect";
+import {
+  Backend,
+  type BackendInfo,
+  type BackendName,
+  initBackend,
+  probeAll,
+  tf,
+} from "../backends/mod.ts";
 
 let cached: BackendName[] | null = null;
 
@@ -22,9 +30,22 @@ export async function testBackends(): Promise<BackendName[]> {
   return cached;
 }
 
-/** Make `name` the active backend. */
+let active: BackendInfo | null = null;
+
+/** Make `name` the active backend (the one {@link withBackend} provides). */
 export async function useBackend(name: BackendName): Promise<void> {
-  await initBackend(name);
+  active = await initBackend(name);
+}
+
+/**
+ * Provide the backend made active by {@link useBackend} (the cpu backend when none was) to a
+ * stage that requires it: the test's own layer.
+ */
+export function withBackend<A, E>(effect: Effect.Effect<A, E, Backend>): Effect.Effect<A, E> {
+  return Effect.gen(function* () {
+    if (!active) yield* Effect.promise(() => useBackend("cpu"));
+    return yield* Effect.provideService(effect, Backend, Backend.fromInfo(active!));
+  });
 }
 
 /** Run `fn` and return how many tensors it left allocated. */

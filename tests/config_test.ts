@@ -1,20 +1,28 @@
 import assert from "node:assert/strict";
+import { Effect } from "effect";
 import {
   CONFIG_FIELDS,
   ConfigInvalid,
   decodeConfig,
   DEFAULT_CONFIG,
+  EMBEDDED_DATA_SIZES,
+  EMBEDDED_PRESET,
   parseArgs,
   resolveConfig,
 } from "../src/config/mod.ts";
 
-const rejects = async (p: Promise<unknown>, path: string, re: RegExp) => {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof ConfigInvalid, `expected ConfigInvalid, got ${e}`);
-    assert.equal(e.path, path);
-    assert.match(e.message, re);
-    return true;
-  });
+const resolve = (sources: Parameters<typeof resolveConfig>[0]) =>
+  Effect.runPromise(resolveConfig(sources));
+
+const rejects = async (
+  p: Effect.Effect<unknown, ConfigInvalid>,
+  path: string,
+  re: RegExp,
+) => {
+  const e = await Effect.runPromise(Effect.flip(p));
+  assert.ok(e instanceof ConfigInvalid, `expected ConfigInvalid, got ${e}`);
+  assert.equal(e.path, path);
+  assert.match(e.message, re);
 };
 
 Deno.test("defaults are the paper's reference values and decode cleanly", () => {
@@ -38,19 +46,46 @@ Deno.test("every config field is documented", () => {
   for (const f of CONFIG_FIELDS) assert.ok(f.description.length > 5, `${f.path} lacks a doc`);
 });
 
-Deno.test("load order: defaults, then file, then flags", async () => {
+Deno.test("load order: defaults, preset, file, values, then flags", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/exp.json`;
-  await Deno.writeTextFile(file, JSON.stringify({ method: { rho: 0.5, name: "bso" }, seed: 7 }));
-  const cfg = await resolveConfig(
-    parseArgs(["--config", file, "--method.rho=2", "--finetune.lora.targets", "q_proj,k_proj"]),
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ method: { rho: 0.5, name: "bso", finetuneSteps: 80 }, seed: 7 }),
   );
-  assert.equal(cfg.method.rho, 2);
+  const cfg = await resolve({
+    ...parseArgs(["--config", file, "--method.rho=2", "--finetune.lora.targets", "q_proj,k_proj"]),
+    values: { seed: 8, method: { rho: 3 } },
+  });
+  assert.equal(cfg.method.rho, 2); // the flag beats the values and the file
+  assert.equal(cfg.seed, 8); // the values beat the file
   assert.equal(cfg.method.name, "bso");
-  assert.equal(cfg.seed, 7);
+  assert.equal(cfg.method.finetuneSteps, 80); // the file beats the preset
   assert.deepEqual(cfg.finetune.lora.targets, ["q_proj", "k_proj"]);
-  assert.equal(cfg.method.alignmentSteps, 100);
+  assert.equal(cfg.method.alignmentSteps, EMBEDDED_PRESET.method.alignmentSteps); // the preset
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("presets in one place: a library call and the CLI resolve the same experiment", async () => {
+  // No arguments at all: the embedded model, so the embedded preset, exactly what
+  // `deno task train --print-config` shows.
+  const library = await resolve({});
+  const cli = await resolve(parseArgs([]));
+  assert.deepEqual(library, cli);
+  assert.equal(library.eval.maxNewTokens, EMBEDDED_PRESET.eval.maxNewTokens);
+  assert.equal(library.finetune.optim.lr, EMBEDDED_PRESET.finetune.optim.lr);
+  // A user's model on a real task keeps the paper's reference values.
+  const user = await resolve({
+    values: { model: { path: "some/model" }, data: { task: "sst2" } },
+  });
+  assert.equal(user.eval.maxNewTokens, DEFAULT_CONFIG.eval.maxNewTokens);
+  assert.equal(user.method.alignmentSteps, 100);
+  // A user's model on an embedded task gets only the embedded data sizes.
+  const mixed = await resolve({ values: { model: { path: "some/model" } } });
+  assert.equal(mixed.data.alignmentN, EMBEDDED_DATA_SIZES.data.alignmentN);
+  assert.equal(mixed.eval.maxNewTokens, DEFAULT_CONFIG.eval.maxNewTokens);
+  // Opting out gives the reference defaults.
+  assert.deepEqual(await resolve({ presets: false }), decodeConfig(DEFAULT_CONFIG, "defaults"));
 });
 
 Deno.test("invalid values are rejected with the field path", async () => {

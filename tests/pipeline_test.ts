@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Effect, Layer } from "effect";
 import { Backend, tf } from "../backends/mod.ts";
-import { parseArgs, resolveConfig } from "../src/config/mod.ts";
+import { type ExperimentConfig, parseArgs, resolveConfig } from "../src/config/mod.ts";
 import {
   cellConfig,
   type ExperimentResult,
@@ -16,7 +16,7 @@ import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
 const layers = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
 
 async function run(flags: string[], command: "run" | "align" | "eval" = "run") {
-  const cfg = await resolveConfig(parseArgs(flags));
+  const cfg = await Effect.runPromise(resolveConfig(parseArgs(flags)));
   return await Effect.runPromise(
     Effect.provide(
       Effect.gen(function* () {
@@ -86,7 +86,9 @@ Deno.test("run: resuming a finished run reuses every phase and gives the same ro
   const first = await run(flags);
   const logPath = `${out}/r/finetune-lisa/train/log.jsonl`;
   const mtime = (await Deno.stat(logPath)).mtime?.getTime();
-  const cfg = await resolveConfig({ configFile: `${out}/r/config.json`, overrides: [] });
+  const cfg = await Effect.runPromise(
+    resolveConfig({ configFile: `${out}/r/config.json`, overrides: [] }),
+  );
   const again = await Effect.runPromise(
     Effect.provide(runPipeline(cfg, `${out}/r`, "run"), layers),
   );
@@ -101,7 +103,9 @@ Deno.test("a run directory is never reused without --output.overwrite", async ()
   const out = await Deno.makeTempDir();
   await Deno.mkdir(`${out}/taken`);
   await Deno.writeTextFile(`${out}/taken/config.json`, "{}");
-  const cfg = await resolveConfig(parseArgs([`--output.dir=${out}`, "--output.name=taken"]));
+  const cfg = await Effect.runPromise(
+    resolveConfig(parseArgs([`--output.dir=${out}`, "--output.name=taken"])),
+  );
   await assert.rejects(
     Effect.runPromise(openRunDir(cfg, "x", null)),
     /already holds a run/,
@@ -124,13 +128,13 @@ Deno.test("a real task without its data files fails before training, naming the 
 });
 
 Deno.test("sweep cells: rho only for lisa, K1:K2 for lisa and bso, one per seed", async () => {
-  const cfg = await resolveConfig(parseArgs([
+  const cfg = await Effect.runPromise(resolveConfig(parseArgs([
     "--method.compare=sft,bso,lisa",
     "--sweep.p=0,0.1",
     "--sweep.rho=0.1,1",
     "--sweep.k=1:9,2:8",
     "--sweep.seeds=1,2",
-  ]));
+  ])));
   const cells = sweepCells(cfg);
   // per seed and p: sft 1 + bso 2 (k) + lisa 4 (rho x k) = 7 -> 2 seeds x 2 p x 7
   assert.equal(cells.length, 28);
@@ -145,14 +149,14 @@ Deno.test("sweep cells: rho only for lisa, K1:K2 for lisa and bso, one per seed"
 Deno.test("sweep: runs the grid, reuses one aligned model per seed, reports mean ± std", async () => {
   const model = await tinyModelDir(4);
   const out = await Deno.makeTempDir();
-  const cfg = await resolveConfig(parseArgs([
+  const cfg = await Effect.runPromise(resolveConfig(parseArgs([
     ...tinyRunFlags(model, out),
     "--method.compare=sft,lisa",
     "--sweep.p=0,0.2",
     "--sweep.seeds=1,2",
     "--finetune.optim.maxSteps=4",
     "--output.name=s",
-  ]));
+  ])));
   const text = await Effect.runPromise(Effect.provide(
     Effect.gen(function* () {
       const dir = yield* openRunDir(cfg, "sweep", null);
@@ -179,7 +183,7 @@ Deno.test("sweep: a widened grid reuses the aligned model and the finished cells
   const model = await tinyModelDir(5);
   const out = await Deno.makeTempDir();
   const base = [...tinyRunFlags(model, out), "--finetune.optim.maxSteps=4", "--output.name=w"];
-  const sweep = (cfg: Awaited<ReturnType<typeof resolveConfig>>, dir: string | null) =>
+  const sweep = (cfg: ExperimentConfig, dir: string | null) =>
     Effect.runPromise(Effect.provide(
       Effect.gen(function* () {
         const d = yield* openRunDir(cfg, "sweep", dir);
@@ -187,14 +191,17 @@ Deno.test("sweep: a widened grid reuses the aligned model and the finished cells
       }),
       layers,
     ));
-  await sweep(await resolveConfig(parseArgs([...base, "--method.compare=sft"])), null);
+  await sweep(
+    await Effect.runPromise(resolveConfig(parseArgs([...base, "--method.compare=sft"]))),
+    null,
+  );
   const done = `${out}/w/seed-42/align/done.json`;
   const sftMetrics = `${out}/w/seed-42/sft-p0.1-n40-rho0-k0_0/metrics.json`;
   const before = [(await Deno.stat(done)).mtime?.getTime(), await Deno.readTextFile(sftMetrics)];
-  const widened = await resolveConfig({
+  const widened = await Effect.runPromise(resolveConfig({
     configFile: `${out}/w/config.json`,
     overrides: [["method.compare", "sft,lisa"]],
-  });
+  }));
   const text = await sweep(widened, `${out}/w`);
   assert.match(text, /lisa/);
   const after = [(await Deno.stat(done)).mtime?.getTime(), await Deno.readTextFile(sftMetrics)];

@@ -10,7 +10,6 @@ import {
   listCheckpoints,
   loadCheckpoint,
   NonFiniteLoss,
-  Progress,
   RunDirExists,
   stateSequence,
   train,
@@ -18,7 +17,7 @@ import {
   type TrainOptions,
   type TrainResult,
 } from "../src/train/mod.ts";
-import { testBackends, useBackend } from "./_helpers.ts";
+import { testBackends, useBackend, withBackend } from "./_helpers.ts";
 import { type ToyBatch, toyProblem, toySources, weightsOf } from "./train_toy.ts";
 
 const run = (
@@ -28,9 +27,7 @@ const run = (
   opts: TrainOptions,
 ) =>
   Effect.runPromiseExit(
-    train(problem, createMethod(method, mopts), toySources(24, 6), opts).pipe(
-      Effect.provide(Progress.silent),
-    ),
+    withBackend(train(problem, createMethod(method, mopts), toySources(24, 6), opts)),
   );
 
 const ok = (exit: Exit.Exit<TrainResult, unknown>): TrainResult => {

@@ -10,14 +10,13 @@ import {
   isSwitch,
   type Method,
   METHOD_NAMES,
-  Progress,
   snapshot,
   START,
   type StepRecord,
   train,
   TrainOptionInvalid,
 } from "../src/train/mod.ts";
-import { testBackends, useBackend } from "./_helpers.ts";
+import { testBackends, useBackend, withBackend } from "./_helpers.ts";
 import { readTidy, type ToyBatch, toyProblem, toySources } from "./train_toy.ts";
 
 /** Toy-sized knobs per method (the reference defaults are for a 7B model). */
@@ -74,7 +73,7 @@ for (const backend of await testBackends()) {
         const s = state === "alignment" ? src.alignment : src.user;
         const n = s.next(cursors[state]);
         cursors[state] = n.cursor;
-        const rec: StepRecord = await biStateStep({
+        const rec: StepRecord = await Effect.runPromise(withBackend(biStateStep({
           problem,
           method,
           optimizer,
@@ -82,7 +81,7 @@ for (const backend of await testBackends()) {
           step,
           anchors,
           lr: { lr: 0.05, schedule: "constant", warmupRatio: 0, totalSteps: total },
-        });
+        })));
         assert.ok(rec.finite && Number.isFinite(rec.loss), `step ${step} loss ${rec.loss}`);
         assert.equal(rec.state, state);
         counts.push(tf.memory().numTensors);
@@ -156,7 +155,7 @@ Deno.test("train: invalid loop options fail before any work (no run directory)",
         lr: 0.1,
         runDir,
         ...o,
-      } as never).pipe(Effect.provide(Progress.silent)),
+      } as never).pipe(withBackend),
     );
     assert.ok(Exit.isFailure(exit));
     const err = Exit.isFailure(exit) ? exit.cause : null;
@@ -166,7 +165,7 @@ Deno.test("train: invalid loop options fail before any work (no run directory)",
   const exit = await Effect.runPromiseExit(
     train(problem, createMethod("lisa", { alignmentSteps: 2, finetuneSteps: 2 }), {
       user: toySources().user,
-    }, { totalSteps: 5, lr: 0.1, runDir }).pipe(Effect.provide(Progress.silent)),
+    }, { totalSteps: 5, lr: 0.1, runDir }).pipe(withBackend),
   );
   assert.ok(Exit.isFailure(exit));
   assert.match(String(Exit.isFailure(exit) ? exit.cause : ""), /sources\.alignment/);

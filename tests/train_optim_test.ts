@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { Effect } from "effect";
 import { tf } from "../backends/mod.ts";
 import {
   clipByGlobalNorm,
@@ -6,13 +7,14 @@ import {
   proximalGate,
   proximalGateStep,
   proximalGradient,
+  proximalPenalty,
   proximalTerm,
   snapshot,
   squaredDistance,
   stateAt,
 } from "../src/train/mod.ts";
-import { leakedTensors, testBackends, useBackend } from "./_helpers.ts";
-import { read, readTidy } from "./train_toy.ts";
+import { leakedTensors, testBackends, useBackend, withBackend } from "./_helpers.ts";
+import { read } from "./train_toy.ts";
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
   assert.equal(a.length, b.length);
@@ -91,7 +93,7 @@ for (const backend of await testBackends()) {
     const leaked = await leakedTensors(async () => {
       const out = tf.tidy(() => {
         const { value, grads } = tf.variableGrads(
-          () => proximalTerm({ w, b }, anchors, rho),
+          () => proximalPenalty({ w, b }, anchors, rho),
           [w, b],
         );
         return [value, grads[w.name]!, grads[b.name]!];
@@ -116,11 +118,18 @@ for (const backend of await testBackends()) {
       tf.dispose(out);
     });
     assert.equal(closed, 0);
-    const [zero] = await readTidy(() => proximalTerm({ w, b }, anchors, 0));
-    assert.equal(zero, 0);
-    assert.equal(await squaredDistance(anchors, { w, b }), 18);
+    // The stage gives the value as a number, leaving no tensor behind.
+    const stage = (r: number) =>
+      Effect.runPromise(withBackend(proximalTerm({ weights: { w, b }, anchors, rho: r })));
+    const before = tf.memory().numTensors;
+    assert.ok(Math.abs((await stage(rho)) - (rho / 2) * 18) < 1e-5);
+    assert.equal(await stage(0), 0);
+    assert.equal(tf.memory().numTensors, before);
+    const distance = (x: Record<string, tf.Tensor>) =>
+      Effect.runPromise(withBackend(squaredDistance(x, { w, b })));
+    assert.equal(await distance(anchors), 18);
     const snap = snapshot({ w, b });
-    assert.equal(await squaredDistance(snap, { w, b }), 0);
+    assert.equal(await distance(snap), 0);
     tf.dispose([w, b, anchors.w, anchors.b, snap.w!, snap.b!]);
   });
 }

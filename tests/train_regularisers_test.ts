@@ -144,16 +144,8 @@ Deno.test("vlguard: the user data gains exactly k alignment samples, nothing els
     data: { ...DEFAULT_CONFIG.data, n: 40, p: 0.25 },
     method: { ...DEFAULT_CONFIG.method, vlguardK: k },
   };
-  assert.equal(
-    createMethod(
-      "vlguard",
-      methodSpec("vlguard").fromConfig(
-        { ...cfg.method, vaccineRho: 0 },
-        "finetune",
-      ),
-    ).mixAlignmentSamples,
-    k,
-  );
+  const built = methodSpec("vlguard").build({ ...cfg.method, vaccineRho: 0 }, "finetune");
+  assert.equal(built.mixAlignmentSamples, k);
   const plain = Effect.runSync(userData(cfg, ds, "sft"));
   const guarded = Effect.runSync(userData(cfg, ds, "vlguard"));
   assert.deepEqual(countByKind(plain.examples), { task: 30, harmful: 10, alignment: 0 });

@@ -52,7 +52,7 @@ Deno.test("eval on a user model builds only the evaluation sets, the same ones r
   const out = await Deno.makeTempDir();
   // The reference alignmentN (10000) exceeds the embedded pool; eval must not build it.
   const args = parseArgs(["eval", ...evalFlags(model, out), "--data.alignmentN=10000"]);
-  const cfg = await configFor(args);
+  const cfg = await Effect.runPromise(configFor(args));
   assert.equal(cfg.data.alignmentN, 10000);
   const evalSets = await Effect.runPromise(loadDatasets(cfg, datasetNeeds("eval")));
   assert.deepEqual(
@@ -89,13 +89,13 @@ Deno.test("eval on a user model builds only the evaluation sets, the same ones r
 
 Deno.test("embedded data sizes apply under a user model; an explicit size over the pool is named", async () => {
   const model = await tinyModelDir();
-  const cfg = await configFor(parseArgs(["eval", `--model.path=${model}`]));
+  const cfg = await Effect.runPromise(configFor(parseArgs(["eval", `--model.path=${model}`])));
   assert.equal(cfg.data.alignmentN, 1000);
   assert.equal(cfg.eval.harmfulN, 504);
   assert.equal(cfg.finetune.optim.lr, 1e-5, "training settings keep their reference values");
-  const tooMany = await configFor(
+  const tooMany = await Effect.runPromise(configFor(
     parseArgs(["eval", `--model.path=${model}`, "--eval.harmfulN=600"]),
-  );
+  ));
   const err = await Effect.runPromise(Effect.flip(loadDatasets(tooMany, datasetNeeds("eval"))));
   assert.equal(err._tag, "SourceTooSmall");
   assert.match(err.message, /eval\.harmfulN.*504.*600/);
@@ -105,9 +105,9 @@ Deno.test("embedded data sizes apply under a user model; an explicit size over t
 Deno.test("a bad adapter path fails as AssetInvalid (exit 2), leaking nothing", async () => {
   const model = await tinyModelDir();
   const out = await Deno.makeTempDir();
-  const cfg = await configFor(
+  const cfg = await Effect.runPromise(configFor(
     parseArgs(["eval", ...evalFlags(model, out), `--eval.adapterPath=${out}/missing`]),
-  );
+  ));
   await Effect.runPromise(Effect.provide(Effect.void, layers));
   const before = tf.memory().numTensors;
   const err = await Effect.runPromise(Effect.provide(
@@ -131,7 +131,9 @@ Deno.test("a tokenizer larger than the model's vocabulary is named before weight
     `${model}/config.json`,
     JSON.stringify({ ...cfgJson, vocab_size: 100 }),
   );
-  const err = await Effect.runPromise(Effect.flip(loadLm(model)));
+  const err = await Effect.runPromise(
+    Effect.flip(Effect.scoped(loadLm(model))).pipe(Effect.provide(layers)),
+  );
   assert.match(
     err.message,
     /tokenizer\.json uses ids up to \d+ but config\.json has vocab_size 100/,
@@ -171,7 +173,7 @@ Deno.test("CLI: NaN weights and a config.json pointing at /dev/zero exit 2, nami
 Deno.test("finetune: the adapter names its base model so PEFT can find it from the adapter alone", async () => {
   const model = await tinyModelDir();
   const out = await Deno.makeTempDir();
-  const cfg = await configFor(
+  const cfg = await Effect.runPromise(configFor(
     parseArgs([
       "finetune",
       ...tinyRunFlags(model, out),
@@ -179,7 +181,7 @@ Deno.test("finetune: the adapter names its base model so PEFT can find it from t
       "--finetune.optim.maxSteps=2",
       "--output.name=f",
     ]),
-  );
+  ));
   await Effect.runPromise(Effect.provide(
     Effect.gen(function* () {
       const dir = yield* openRunDir(cfg, "finetune", null);

@@ -9,8 +9,11 @@ import { DEFAULT_CONFIG, ExperimentConfig } from "./schema.ts";
 
 /** One leaf field of the config. */
 export interface FieldDoc {
+  /** Dotted path, e.g. `method.rho`. */
   readonly path: string;
+  /** The value in {@link DEFAULT_CONFIG}. */
   readonly defaultValue: unknown;
+  /** The schema annotation's description. */
   readonly description: string;
   /** Allowed literal values, for enumerations. */
   readonly choices: readonly string[];

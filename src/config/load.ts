@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { Schema } from "effect";
+import { Effect, Schema } from "effect";
 import { MAX_CONFIG_JSON_BYTES, readTextChecked } from "../io/read.ts";
 import { ConfigInvalid } from "./errors.ts";
 import { CONFIG_FIELDS } from "./fields.ts";
+import { EMBEDDED_DATA_SIZES, EMBEDDED_PRESET } from "./presets.ts";
 import { DEFAULT_CONFIG, ExperimentConfig } from "./schema.ts";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -133,12 +134,19 @@ export function checkCrossField(cfg: ExperimentConfig, source: string): void {
 
 /** Parsed command-line flags: dotted config overrides plus the CLI's own switches. */
 export interface ParsedArgs {
+  /** The first positional word (`align`, `eval`...), or null. */
   readonly command: string | null;
+  /** `--a.b=value` overrides in order (`true` for a bare switch). */
   readonly overrides: ReadonlyArray<readonly [string, string | true]>;
+  /** `--config FILE`, or null. */
   readonly configFile: string | null;
+  /** `--resume DIR`, or null. */
   readonly resume: string | null;
+  /** `--print-config` was given. */
   readonly printConfig: boolean;
+  /** `--help` was given. */
   readonly help: boolean;
+  /** Positional words after the command. */
   readonly positionals: readonly string[];
 }
 
@@ -195,39 +203,104 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   return { command, overrides, configFile, resume, printConfig, help, positionals };
 }
 
-/**
- * Resolve the config from defaults, an optional preset and file, and flag overrides. Reads
- * the file if named; throws {@link ConfigInvalid} naming the source and field of any problem.
- */
-export async function resolveConfig(
-  args: Pick<ParsedArgs, "configFile" | "overrides">,
-  preset: unknown = {},
-): Promise<ExperimentConfig> {
-  let raw: unknown = deepMerge(DEFAULT_CONFIG, preset);
-  let source = "defaults";
-  if (args.configFile) {
-    let text: string;
+/** Where a config comes from, in load order (each later source wins). */
+export interface ConfigSources {
+  /** A JSON experiment file, applied over the defaults and the preset. */
+  readonly configFile?: string | null;
+  /** A nested partial config from code (e.g. `{ method: { rho: 0.5 } }`), over the file. */
+  readonly values?: unknown;
+  /** Command-line overrides `[dotted path, raw text]` (`true` for a bare switch), last. */
+  readonly overrides?: ReadonlyArray<readonly [string, string | true]>;
+  /**
+   * Apply the preset of the model and task (default true): {@link EMBEDDED_PRESET} for the
+   * embedded model, {@link EMBEDDED_DATA_SIZES} for a user's model on an embedded task. A
+   * recorded config (a run's `config.json`) is complete, so the preset changes nothing there.
+   */
+  readonly presets?: boolean;
+}
+
+/** The preset for a merged raw config: chosen by its model path and task (see {@link ConfigSources}). */
+export function presetFor(raw: unknown): object {
+  const model = isRecord(raw) && isRecord(raw.model) ? raw.model : {};
+  const data = isRecord(raw) && isRecord(raw.data) ? raw.data : {};
+  const path = typeof model.path === "string" ? model.path : "";
+  const task = typeof data.task === "string" ? data.task : "";
+  if (path === "") return EMBEDDED_PRESET;
+  return task.startsWith("embedded-") ? EMBEDDED_DATA_SIZES : {};
+}
+
+/** Run a config step that throws {@link ConfigInvalid}; anything else is a defect. */
+function attempt<A>(f: () => A): Effect.Effect<A, ConfigInvalid> {
+  return Effect.suspend(() => {
     try {
-      text = await readTextChecked(args.configFile, {
-        maxBytes: MAX_CONFIG_JSON_BYTES,
-        what: "experiment config",
-      });
+      return Effect.succeed(f());
     } catch (e) {
-      throw new ConfigInvalid({
-        path: "",
-        source: args.configFile,
-        detail: `cannot read the file: ${e instanceof Error ? e.message : e}`,
-      });
+      return e instanceof ConfigInvalid ? Effect.fail(e) : Effect.die(e);
     }
-    const file = parseConfigText(text, args.configFile);
-    // Validate the file on its own first so errors name the file, not a flag.
-    decodeConfig(deepMerge(raw, file), args.configFile);
-    raw = deepMerge(raw, file);
-    source = args.configFile;
-  }
-  for (const [path, value] of args.overrides) {
-    raw = setPath(raw, path, coerceFlag(path, value));
-    decodeConfig(raw, `flag --${path}`);
-  }
-  return decodeConfig(raw, source);
+  });
+}
+
+/**
+ * Resolve the experiment config: defaults, then the preset of the model and task, then the
+ * file, then `values`, then flag overrides; every layer is checked against the schema and the
+ * cross-field rules, and a problem fails with {@link ConfigInvalid} naming its source (the
+ * file, `values` or the flag) and field. A library user and the CLI get the same experiment
+ * from the same sources.
+ *
+ * @example
+ * ```ts
+ * const config = await Effect.runPromise(resolveConfig({ values: { method: { rho: 0.5 } } }));
+ * config.eval.maxNewTokens; // 32: the embedded preset, as on the command line
+ * ```
+ */
+export function resolveConfig(
+  sources: ConfigSources = {},
+): Effect.Effect<ExperimentConfig, ConfigInvalid> {
+  return Effect.gen(function* () {
+    const file = sources.configFile;
+    let fromFile: unknown = {};
+    if (file) {
+      const text = yield* Effect.tryPromise({
+        try: () =>
+          readTextChecked(file, { maxBytes: MAX_CONFIG_JSON_BYTES, what: "experiment config" }),
+        catch: (e) =>
+          new ConfigInvalid({
+            path: "",
+            source: file,
+            detail: `cannot read the file: ${e instanceof Error ? e.message : e}`,
+          }),
+      });
+      fromFile = yield* attempt(() => parseConfigText(text, file));
+    }
+    const overrides = sources.overrides ?? [];
+    const flagged = yield* attempt(() => {
+      let r: unknown = {};
+      for (const [path, value] of overrides) r = setPath(r, path, coerceFlag(path, value));
+      return r;
+    });
+    const values = sources.values ?? {};
+    const preset = sources.presets === false
+      ? {}
+      : presetFor(deepMerge(deepMerge(deepMerge(DEFAULT_CONFIG, fromFile), values), flagged));
+    return yield* attempt(() => {
+      let raw: unknown = deepMerge(DEFAULT_CONFIG, preset);
+      let source = "defaults";
+      if (file) {
+        // Validate the file on its own first so errors name the file, not a flag.
+        raw = deepMerge(raw, fromFile);
+        decodeConfig(raw, file);
+        source = file;
+      }
+      if (sources.values !== undefined) {
+        raw = deepMerge(raw, values);
+        decodeConfig(raw, "values");
+        source = "values";
+      }
+      for (const [path, value] of overrides) {
+        raw = setPath(raw, path, coerceFlag(path, value));
+        decodeConfig(raw, `flag --${path}`);
+      }
+      return decodeConfig(raw, source);
+    });
+  });
 }

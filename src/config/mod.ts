@@ -7,3 +7,4 @@ export * from "./schema.ts";
 export * from "./errors.ts";
 export * from "./fields.ts";
 export * from "./load.ts";
+export * from "./presets.ts";

@@ -19,7 +19,7 @@ const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0));
 const PositiveCount = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1));
 
 /** LoRA target module names (PEFT's): a decoder layer's linear modules. */
-export const LORA_TARGETS = LINEAR_MODULES;
+export const LORA_TARGETS: typeof LINEAR_MODULES = LINEAR_MODULES;
 
 export { ALIGNMENT_METHODS, FINETUNE_METHODS } from "../train/methods/registry.ts";
 
@@ -65,8 +65,7 @@ const Optim = Schema.Struct({
   maxGradNorm: doc(NonNeg, "global gradient-norm clipping; 0 disables"),
 });
 
-/** The experiment config schema. */
-export const ExperimentConfig = Schema.Struct({
+const schema = Schema.Struct({
   seed: doc(Count, "seed for initialisation, data order, dropout and sampling"),
   backend: doc(
     Schema.Literals(BACKEND_CHOICES),
@@ -218,7 +217,10 @@ export const ExperimentConfig = Schema.Struct({
 });
 
 /** A fully resolved experiment config. */
-export type ExperimentConfig = typeof ExperimentConfig.Type;
+export type ExperimentConfig = typeof schema.Type;
+
+/** The experiment config schema: every knob, its range, and its description. */
+export const ExperimentConfig: Schema.Codec<ExperimentConfig> = schema;
 
 /** The paper's reference defaults (Lisa repo, SST-2 setting) wherever the spec names one. */
 export const DEFAULT_CONFIG: ExperimentConfig = {

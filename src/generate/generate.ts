@@ -34,6 +34,7 @@ export interface GenerateOptions {
   readonly seed?: number;
   /** Use the KV cache (default true); false recomputes the whole sequence each step. */
   readonly useCache?: boolean;
+  /** Adapters applied during generation (e.g. a fine-tuning LoRA). */
   readonly adapters?: readonly LinearAdapter[];
 }
 

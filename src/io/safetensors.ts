@@ -12,13 +12,17 @@ import { MAX_SAFETENSORS_BYTES, readFileChecked, type ReadOptions } from "./read
 
 /** A tensor as plain data: float32 values in row-major order and its shape. */
 export interface TensorData {
+  /** Dimensions, outermost first. */
   readonly shape: readonly number[];
+  /** Values in row-major order. */
   readonly data: Float32Array;
 }
 
 /** The parsed content of a safetensors file. */
 export interface Safetensors {
+  /** Tensors by name, with their stored dtype. */
   readonly tensors: Map<string, TensorData & { readonly dtype: string }>;
+  /** The `__metadata__` strings. */
   readonly metadata: Readonly<Record<string, string>>;
 }
 
@@ -170,8 +174,11 @@ export function parseSafetensors(bytes: Uint8Array, file = "<bytes>"): Safetenso
 
 /** Non-finite values (NaN, +-Infinity) in a tensor: how many, and the first one's index. */
 export interface NonFinite {
+  /** How many values are not finite. */
   readonly count: number;
+  /** Index of the first. */
   readonly first: number;
+  /** Its value (NaN or an infinity). */
   readonly firstValue: number;
 }
 

@@ -22,7 +22,9 @@ import { type LoraConfig, loraScaling, validateLoraConfig } from "./config.ts";
 
 /** One adapted linear: A [r, in] and B [out, r], with its own alpha and scaling. */
 export interface LoraModule {
+  /** `[r, in]`, random at creation. */
   readonly A: tf.Variable;
+  /** `[out, r]`, zero at creation (the adapter starts as a no-op). */
   readonly B: tf.Variable;
   /** Rank: A's rows (PEFT `rank_pattern` may give modules different ranks). */
   readonly r: number;
@@ -34,8 +36,11 @@ export interface LoraModule {
 
 /** The matrices of one module, and optionally its own alpha (default: the config's). */
 export interface LoraMatrices {
+  /** `[r, in]`. */
   readonly A: tf.Tensor;
+  /** `[out, r]`. */
   readonly B: tf.Tensor;
+  /** This module's own alpha (PEFT's `alpha_pattern`). */
   readonly alpha?: number;
 }
 

@@ -17,6 +17,7 @@ export interface PeftLoraConfig {
   readonly r: number;
   /** Default alpha (`lora_alpha`). */
   readonly alpha: number;
+  /** Dropout probability on the adapter input (`lora_dropout`). */
   readonly dropout: number;
   /** Scale by alpha / sqrt(r) instead of alpha / r (`use_rslora`). */
   readonly useRslora: boolean;

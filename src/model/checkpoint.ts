@@ -20,7 +20,9 @@ import { type Params, paramShapes } from "./params.ts";
 
 /** A loaded model: its config and weights. */
 export interface LoadedModel {
+  /** The model's architecture. */
   readonly config: ModelConfig;
+  /** Its weights by Hugging Face name. */
   readonly params: Params;
 }
 

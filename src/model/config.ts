@@ -27,12 +27,15 @@ const DEFAULT_MAX_POSITIONS: Readonly<Record<Architecture, number>> = {
 
 /** A Llama-family decoder's hyper-parameters (camelCase mirror of the HF fields). */
 export interface ModelConfig {
+  /** The architecture (`LlamaForCausalLM`, ...). */
   readonly architecture: Architecture;
+  /** Vocabulary size V. */
   readonly vocabSize: number;
   /** C: the residual stream width. */
   readonly hiddenSize: number;
   /** The SwiGLU inner width. */
   readonly intermediateSize: number;
+  /** Decoder layers. */
   readonly numLayers: number;
   /** H: query heads. */
   readonly numHeads: number;
@@ -40,6 +43,7 @@ export interface ModelConfig {
   readonly numKvHeads: number;
   /** D: per-head width. */
   readonly headDim: number;
+  /** RMSNorm epsilon. */
   readonly rmsNormEps: number;
   /** RoPE base (HF `rope_theta`, top-level or inside `rope_parameters`). */
   readonly ropeTheta: number;
@@ -49,6 +53,7 @@ export interface ModelConfig {
   readonly slidingWindow: number | null;
   /** Per layer, full or sliding-window attention (all full when `slidingWindow` is null). */
   readonly layerTypes: readonly LayerType[];
+  /** The output projection shares the embedding matrix. */
   readonly tieWordEmbeddings: boolean;
   /** Bias on q/k/v projections (always true for Qwen2). */
   readonly qkvBias: boolean;
@@ -56,11 +61,15 @@ export interface ModelConfig {
   readonly oBias: boolean;
   /** Bias on gate/up/down (Llama `mlp_bias`). */
   readonly mlpBias: boolean;
+  /** Longest sequence (prompt + answer) the model takes. */
   readonly maxPositionEmbeddings: number;
   /** Std of the normal init (HF `initializer_range`). */
   readonly initializerRange: number;
+  /** Beginning-of-sequence token id, or null. */
   readonly bosTokenId: number | null;
+  /** End-of-sequence token ids. */
   readonly eosTokenIds: readonly number[];
+  /** Padding token id, or null. */
   readonly padTokenId: number | null;
   /** The original JSON, kept so that unknown fields survive a save. */
   readonly raw: Readonly<Record<string, unknown>>;

@@ -12,7 +12,7 @@ import { forward, type ForwardOptions } from "./forward.ts";
 import type { Params } from "./params.ts";
 
 /** The label value that masks a position out of the loss. */
-export const IGNORE_INDEX = -100;
+export const IGNORE_INDEX: number = -100;
 
 /** A training batch of equal-length rows. */
 export interface LmBatch {

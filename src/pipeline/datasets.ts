@@ -43,6 +43,7 @@ export interface Datasets {
   readonly harmfulEval: Example[];
   /** The task's training and test sets. */
   readonly taskTrain: Example[];
+  /** The task's test set (for the fine-tune accuracy). */
   readonly taskTest: Example[];
   /** Skipped malformed rows per file (only with `data.skipInvalid`). */
   readonly skipped: Readonly<Record<string, number>>;

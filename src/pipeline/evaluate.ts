@@ -3,6 +3,11 @@
  * and the task's test set; the harmful score from a judge and the fine-tune accuracy from
  * the spec's exact-match rules. Answers are kept with their prompts for inspection.
  *
+ * The prompt budget follows the prompts: each batch keeps its longest prompt whole and gets
+ * `min(maxNewTokens, context - prompt)` new tokens, so a long prompt never loses its harmful
+ * instruction to a fixed cut; only a prompt longer than the model's whole context is cut (its
+ * last tokens kept), and such prompts are counted.
+ *
  * @module
  */
 import { Effect } from "effect";
@@ -22,10 +27,10 @@ import {
   wilsonInterval,
 } from "../eval/mod.ts";
 import { generateText } from "../generate/mod.ts";
-import type { LinearAdapter } from "../model/mod.ts";
-import type { Params } from "../model/mod.ts";
+import { Backend } from "../../backends/mod.ts";
+import type { LinearAdapter, ModelConfig, Params } from "../model/mod.ts";
+import type { TextTokenizer } from "../tokenizer/mod.ts";
 import { Progress } from "../train/mod.ts";
-import type { LoadedLm } from "./stages.ts";
 
 /** Which exact-match parser a task's answers use. */
 export function parserFor(task: ExperimentConfig["data"]["task"]): TaskName | null {
@@ -46,17 +51,23 @@ export function parserFor(task: ExperimentConfig["data"]["task"]): TaskName | nu
 
 /** One evaluated answer, saved for inspection. */
 export interface AnswerRecord {
+  /** Which set the prompt came from. */
   readonly kind: "harmful" | "task";
+  /** The prompt as the model saw it (template applied). */
   readonly prompt: string;
+  /** The model's answer. */
   readonly answer: string;
   /** Harmful: flagged by the judge. Task: matches the gold label. */
   readonly flagged?: boolean;
+  /** Task: the answer parses to the gold label. */
   readonly correct?: boolean;
+  /** Task: the gold label. */
   readonly gold?: string;
 }
 
 /** The metrics of one model. */
 export interface ModelMetrics {
+  /** Harmful score, HS+, refusal rate and per-category scores with intervals. */
   readonly harmful: HarmfulSummary;
   /** Fine-tune accuracy in percent (null for tasks without a parser, e.g. alpaca). */
   readonly finetuneAccuracy: number | null;
@@ -64,38 +75,103 @@ export interface ModelMetrics {
   readonly finetuneAccuracyCI: Interval | null;
   /** Task test prompts answered. */
   readonly taskN: number;
+  /** Prompts longer than the model's whole context, cut to their last tokens (normally 0). */
+  readonly truncatedPrompts: number;
+  /** The smallest answer budget any batch had (below `maxNewTokens` only near the context). */
+  readonly minNewTokens: number;
+  /** Every prompt with its answer and verdict. */
   readonly answers: readonly AnswerRecord[];
+  /** Wall-clock seconds of the evaluation. */
   readonly seconds: number;
 }
 
-/** What a model under evaluation is: frozen weights plus optional adapters. */
+/** What a model under evaluation is: its config, tokenizer, frozen weights and adapters. */
 export interface ModelUnderTest {
+  /** Its name in tables and progress lines (`base`, `aligned`, the method). */
   readonly label: string;
+  /** The model's architecture. */
+  readonly config: ModelConfig;
+  /** Its tokenizer. */
+  readonly tokenizer: TextTokenizer;
+  /** Frozen weights. */
   readonly params: Params;
+  /** Adapters applied on top (the fine-tuning LoRA), or none. */
   readonly adapters: readonly LinearAdapter[];
 }
 
+/** The input of the {@link evaluate} stage. */
+export interface EvaluateInput {
+  /** The model to answer with. */
+  readonly model: ModelUnderTest;
+  /** Held-out harmful prompts, for the harmful score. */
+  readonly harmfulEval: readonly Example[];
+  /** The task's test set, for the fine-tune accuracy. */
+  readonly taskTest: readonly Example[];
+  /** The exact-match parser of the task's answers; null: no fine-tune accuracy (alpaca). */
+  readonly task: TaskName | null;
+  /** The harmfulness judge. */
+  readonly judge: Judge;
+  /** The generation budget per answer. */
+  readonly maxNewTokens: number;
+  /** Prompts decoded together. */
+  readonly batchSize: number;
+}
+
+/** The prompt and answer budgets of one batch of prompts `lengths` tokens long. */
+export function generationBudget(
+  lengths: readonly number[],
+  context: number,
+  maxNewTokens: number,
+): { promptTokens: number; newTokens: number; truncated: number } {
+  const longest = Math.max(1, ...lengths);
+  const promptTokens = Math.min(longest, context - 1);
+  return {
+    promptTokens,
+    newTokens: Math.max(1, Math.min(maxNewTokens, context - promptTokens)),
+    truncated: lengths.filter((n) => n > promptTokens).length,
+  };
+}
+
+interface Answers {
+  readonly answers: string[];
+  /** Prompts longer than the model's context, cut to their last tokens. */
+  readonly truncated: number;
+  /** The smallest answer budget any batch had (the context limits it below maxNewTokens). */
+  readonly minNewTokens: number;
+}
+
 function answerAll(
-  cfg: ExperimentConfig,
-  lm: LoadedLm,
-  m: ModelUnderTest,
+  input: EvaluateInput,
   prompts: readonly string[],
   phase: string,
-): Effect.Effect<string[], never, Progress> {
+): Effect.Effect<Answers, never, Backend> {
   return Effect.gen(function* () {
-    const progress = yield* Progress;
+    yield* Backend;
+    const m = input.model;
+    const progress = yield* Progress.current;
     const out: string[] = [];
-    const bs = cfg.eval.batchSize;
+    const bs = input.batchSize;
     const t0 = performance.now();
     let tokens = 0;
+    let truncated = 0;
+    let minNewTokens = input.maxNewTokens;
     yield* progress.start(`${phase} ${m.label}`, prompts.length);
     for (let i = 0; i < prompts.length; i += bs) {
       const chunk = prompts.slice(i, i + bs);
+      const lengths = chunk.map((p) => m.tokenizer.encode(p, { addSpecialTokens: true }).length);
+      const budget = generationBudget(
+        lengths,
+        m.config.maxPositionEmbeddings,
+        input.maxNewTokens,
+      );
+      truncated += budget.truncated;
+      minNewTokens = Math.min(minNewTokens, budget.newTokens);
+      // A failed generation is a backend defect (the prompts and budgets were checked).
       const answers = yield* Effect.promise(() =>
-        generateText(lm.config, m.params, lm.tokenizer, chunk, {
-          maxNewTokens: cfg.eval.maxNewTokens,
+        generateText(m.config, m.params, m.tokenizer, chunk, {
+          maxNewTokens: budget.newTokens,
           adapters: m.adapters,
-          maxPromptLength: Math.max(8, lm.config.maxPositionEmbeddings - cfg.eval.maxNewTokens),
+          maxPromptLength: budget.promptTokens,
           onTokens: (n) => void (tokens += n),
         })
       );
@@ -111,31 +187,39 @@ function answerAll(
       });
     }
     yield* progress.finish();
-    return out;
+    return { answers: out, truncated, minNewTokens };
   });
 }
 
-/** Evaluate one model on the harmful prompts and the task's test set. */
-export function evaluate(
-  cfg: ExperimentConfig,
-  lm: LoadedLm,
-  m: ModelUnderTest,
-  data: { harmfulEval: readonly Example[]; taskTest: readonly Example[] },
-  judge: Judge,
-): Effect.Effect<ModelMetrics, JudgeError, Progress> {
+/**
+ * The `evaluate` stage: one model on the held-out harmful prompts and the task's test set.
+ *
+ * @example
+ * ```ts
+ * const metrics = yield* evaluate({
+ *   model: { label: "lisa", config, tokenizer, params: aligned, adapters: [adapter] },
+ *   harmfulEval, taskTest, task: "sst2", judge, maxNewTokens: 32, batchSize: 25,
+ * });
+ * ```
+ */
+export function evaluate(input: EvaluateInput): Effect.Effect<ModelMetrics, JudgeError, Backend> {
   return Effect.gen(function* () {
     const t0 = performance.now();
+    const data = input;
+    const judge = input.judge;
     const harmfulPrompts = data.harmfulEval.map((e) => formatPrompt(e));
-    const harmfulAnswers = yield* answerAll(cfg, lm, m, harmfulPrompts, "eval harmful");
+    const harmful0 = yield* answerAll(input, harmfulPrompts, "eval harmful");
+    const harmfulAnswers = harmful0.answers;
     const items: JudgeItem[] = data.harmfulEval.map((e, i) => ({
       prompt: e.input ? `${e.instruction}\n${e.input}` : e.instruction,
       answer: harmfulAnswers[i] ?? "",
     }));
     const verdicts = yield* judge.judge(items);
     const harmful = summariseHarmful(items, verdicts, BEAVERTAILS_CATEGORIES);
-    const parser = parserFor(cfg.data.task);
+    const parser = input.task;
     const taskPrompts = data.taskTest.map((e) => formatPrompt(e));
-    const taskAnswers = parser ? yield* answerAll(cfg, lm, m, taskPrompts, "eval task") : [];
+    const task0 = parser ? yield* answerAll(input, taskPrompts, "eval task") : null;
+    const taskAnswers = task0?.answers ?? [];
     const golds = data.taskTest.map((e) => e.label ?? e.output);
     const accuracy = parser ? finetuneAccuracy(parser, taskAnswers, golds) : null;
     const correct = parser ? taskAnswers.filter((a, i) => isCorrect(parser, a, golds[i]!)) : [];
@@ -159,6 +243,8 @@ export function evaluate(
       finetuneAccuracy: accuracy,
       finetuneAccuracyCI: parser ? wilsonInterval(correct.length, taskAnswers.length) : null,
       taskN: taskAnswers.length,
+      truncatedPrompts: harmful0.truncated + (task0?.truncated ?? 0),
+      minNewTokens: Math.min(harmful0.minNewTokens, task0?.minNewTokens ?? input.maxNewTokens),
       answers,
       seconds: (performance.now() - t0) / 1000,
     };

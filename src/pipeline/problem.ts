@@ -14,6 +14,7 @@ import { batchToTensors } from "../tokenizer/mod.ts";
 
 /** What the LM problem needs. */
 export interface LmProblemInput {
+  /** The model's architecture. */
   readonly config: ModelConfig;
   /** Frozen weights: the base model, or the aligned model (alignment adapter merged). */
   readonly base: Params;

@@ -8,9 +8,10 @@ import type { ExperimentConfig } from "../config/mod.ts";
 import type { JudgeCard } from "../eval/mod.ts";
 import type { DriftLog, ReportInput, RunResult, StepLog } from "../report/mod.ts";
 import type { ModelRow } from "./experiment.ts";
-import { isMethodName, methodSpec } from "../train/mod.ts";
+import { isMethodName, type LisaState, methodSpec } from "../train/mod.ts";
 
-async function readJsonl<T>(path: string): Promise<T[]> {
+/** The lines of a JSONL log (none when the file does not exist). */
+export async function readJsonl<T>(path: string): Promise<T[]> {
   try {
     const text = await Deno.readTextFile(path);
     return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
@@ -91,5 +92,27 @@ export async function experimentReport(
       `Seed ${cfg.seed}; K1:K2 = ${cfg.method.alignmentSteps}:${cfg.method.finetuneSteps}, ` +
       `rho = ${cfg.method.rho}.`,
     ],
+  };
+}
+
+/**
+ * A training stage's mean loss by state and its drift at every switch, read from its whole
+ * log: the same for a stage that was interrupted and resumed as for one that never stopped.
+ */
+export async function stageLogSummary(trainDir: string): Promise<{
+  meanLoss: Record<LisaState, number>;
+  drift: Array<{ step: number; finished: string; drift: number }>;
+}> {
+  const log = await readJsonl<{ state: LisaState; loss: number }>(`${trainDir}/log.jsonl`);
+  const mean = (s: LisaState) => {
+    const ls = log.filter((l) => l.state === s).map((l) => l.loss);
+    return ls.length ? ls.reduce((a, b) => a + b, 0) / ls.length : NaN;
+  };
+  const drift = await readJsonl<{ step: number; finished: string; drift: number }>(
+    `${trainDir}/drift.jsonl`,
+  );
+  return {
+    meanLoss: { alignment: mean("alignment"), finetune: mean("finetune") },
+    drift: drift.map((d) => ({ step: d.step, finished: d.finished, drift: d.drift })),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { Data, Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
-import { pathExistsSync, readJsonChecked, writeFileAtomic } from "../io/mod.ts";
+import { errorText, pathExistsSync, readJsonChecked, writeFileAtomic } from "../io/mod.ts";
 
 /** A run directory could not be created or written. */
 export class RunDirInvalid extends Data.TaggedError("RunDirInvalid")<{
@@ -33,15 +33,31 @@ export function timestamp(d: Date = new Date()): string {
   return d.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
 
-/** Write JSON atomically (temporary file, then rename). */
-export function writeJson(path: string, value: unknown): Promise<void> {
-  return writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n"));
-}
-
-/** Read a JSON file (a regular file of at most 16 MiB), or null when it does not exist. */
-export async function readJsonOrNull<T>(path: string): Promise<T | null> {
-  if (!pathExistsSync(path)) return null;
-  return await readJsonChecked(path, { what: "run record" }) as T;
+/**
+ * Read a record a finished phase left in a run folder (a regular JSON file of at most 16 MiB),
+ * or null when there is none. A file that is unreadable, not JSON, or not what `is` accepts
+ * fails with {@link RunDirInvalid} naming it: a damaged run is reported, never half-trusted.
+ */
+export function readRunRecord<T>(
+  path: string,
+  what: string,
+  is: (x: unknown) => x is T,
+): Effect.Effect<T | null, RunDirInvalid> {
+  return Effect.gen(function* () {
+    if (!pathExistsSync(path)) return null;
+    const json = yield* Effect.tryPromise({
+      try: () => readJsonChecked(path, { what }),
+      catch: (e) => new RunDirInvalid({ path, detail: `unreadable ${what}: ${errorText(e)}` }),
+    });
+    if (!is(json)) {
+      return yield* new RunDirInvalid({
+        path,
+        detail:
+          `not a ${what} (written by another version, or damaged); remove it to redo that phase`,
+      });
+    }
+    return json;
+  });
 }
 
 /**
@@ -63,7 +79,7 @@ export function openRunDir(
           });
         }
         // Record the config the resumed run continues with (a sweep may have widened its grid).
-        await writeJson(`${resumeDir}/config.json`, cfg);
+        await writeFileAtomic(`${resumeDir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
         return resumeDir;
       }
       const name = cfg.output.name || `${label}-${timestamp()}`;
@@ -81,7 +97,7 @@ export function openRunDir(
         if (entries.length > 0) await Deno.remove(dir, { recursive: true });
       }
       await Deno.mkdir(dir, { recursive: true });
-      await writeJson(`${dir}/config.json`, cfg);
+      await writeFileAtomic(`${dir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
       return dir;
     },
     catch: (e) =>

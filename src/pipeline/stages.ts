@@ -1,28 +1,33 @@
 /**
  * The alignment and fine-tuning stages as Effects over the training engine: build the
  * problem (frozen weights + a fresh LoRA), stream batches, train, and save what the stage
- * produces (the merged aligned model; the fine-tuning adapter in PEFT layout).
+ * produces (the merged aligned model; the fine-tuning adapter in PEFT layout). Every tensor a
+ * stage creates belongs to a scope: the method's and the training's close with the stage, the
+ * product (aligned weights, fine-tuning adapter) with the caller's scope; nothing leaks on a
+ * failure or an interruption.
  *
  * @module
  */
 import { relative, resolve } from "node:path";
-import { Effect } from "effect";
+import { Effect, Scope } from "effect";
+import type { Backend } from "../../backends/mod.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
 import type { Example } from "../data/mod.ts";
+import { attemptIO, type IOFailed } from "../io/mod.ts";
 import { createAdapter, type LoraAdapter, mergeAdapter, saveAdapter } from "../lora/mod.ts";
-import { type ModelConfig, type Params, saveModel } from "../model/mod.ts";
+import { disposeParams, type ModelConfig, type Params, saveModel } from "../model/mod.ts";
 import { saveTokenizer, type TextTokenizer } from "../tokenizer/mod.ts";
 import {
+  type BatchSource,
   batchSource,
-  createMethod,
   type FinetuneMethodName,
   type Method,
   type MethodName,
   methodSpec,
   type MethodStage,
-  type Progress,
   train,
   type TrainError,
+  TrainOptionInvalid,
   type TrainResult,
 } from "../train/mod.ts";
 import { lmProblem } from "./problem.ts";
@@ -38,15 +43,21 @@ export function pathFromCwd(path: string): string {
 
 /** The model every stage works on. */
 export interface LoadedLm {
+  /** Its architecture. */
   readonly config: ModelConfig;
+  /** Its weights (frozen by every stage). */
   readonly params: Params;
+  /** Its tokenizer. */
   readonly tokenizer: TextTokenizer;
 }
 
 /** A stage's trained output and its training summary. */
 export interface StageResult {
+  /** What the training loop returned. */
   readonly result: TrainResult;
+  /** Wall-clock seconds of the stage's training. */
   readonly seconds: number;
+  /** Optimizer steps of the stage. */
   readonly steps: number;
 }
 
@@ -59,19 +70,55 @@ export function stageSteps(
   return Math.max(1, Math.ceil(optim.epochs * Math.ceil(size / optim.batchSize)));
 }
 
+/**
+ * The method `name` built from the config's knobs for `stage`, owned by the current scope
+ * (EWC's Fisher and w0 are freed with it).
+ */
+export function acquireMethod(
+  cfg: ExperimentConfig,
+  name: MethodName,
+  stage: MethodStage,
+): Effect.Effect<Method, TrainOptionInvalid, Scope.Scope> {
+  return Effect.acquireRelease(
+    Effect.try({
+      try: () =>
+        methodSpec(name).build({ ...cfg.method, vaccineRho: cfg.alignment.vaccineRho }, stage),
+      catch: (e) =>
+        e instanceof TrainOptionInvalid ? e : new TrainOptionInvalid({
+          field: `method ${name}`,
+          expected: "valid options",
+          found: String(e),
+        }),
+    }),
+    (m) => Effect.sync(() => m.dispose?.()),
+  );
+}
+
+/** A fresh LoRA adapter owned by the current scope. */
+function acquireAdapter(
+  config: ModelConfig,
+  lora: ExperimentConfig["finetune"]["lora"],
+  seed: number,
+): Effect.Effect<LoraAdapter, never, Scope.Scope> {
+  return Effect.acquireRelease(
+    Effect.sync(() => createAdapter(config, lora, seed)),
+    (a) => Effect.sync(() => a.dispose()),
+  );
+}
+
 function source(
   cfg: ExperimentConfig,
   lm: LoadedLm,
   examples: readonly Example[],
   batchSize: number,
   seedLabel: number,
-) {
-  const items = tokenize(lm.tokenizer, examples);
-  return batchSource(items, {
-    batchSize,
-    seed: cfg.seed * 7919 + seedLabel,
-    collate: (xs) => collate(xs, lm.tokenizer.padId, cfg.model.maxLength),
-  });
+): Effect.Effect<BatchSource<LmArrays>> {
+  return Effect.map(tokenize({ tokenizer: lm.tokenizer, examples }), (items) =>
+    batchSource(items, {
+      batchSize,
+      seed: cfg.seed * 7919 + seedLabel,
+      collate: (xs) => collate(xs, lm.tokenizer.padId, cfg.model.maxLength),
+    }));
 }
 
 function trainAdapter(
@@ -84,19 +131,22 @@ function trainAdapter(
   optim: ExperimentConfig["finetune"]["optim"],
   runDir: string,
   resume: boolean,
-): Effect.Effect<StageResult, TrainError, Progress> {
+): Effect.Effect<StageResult, TrainError, Backend> {
   return Effect.gen(function* () {
     const problem = lmProblem({ config: lm.config, base: frozen, adapter, dropoutSeed: cfg.seed });
-    const sources = {
-      ...(data.alignment.length
-        ? { alignment: source(cfg, lm, data.alignment, optim.batchSize, 1) }
-        : {}),
-      ...(data.user.length ? { user: source(cfg, lm, data.user, optim.batchSize, 2) } : {}),
-    } as { alignment?: ReturnType<typeof source>; user?: ReturnType<typeof source> };
+    const alignment = data.alignment.length
+      ? yield* source(cfg, lm, data.alignment, optim.batchSize, 1)
+      : undefined;
+    const user = data.user.length
+      ? yield* source(cfg, lm, data.user, optim.batchSize, 2)
+      : undefined;
     const size = method.stage === "alignment" ? data.alignment.length : data.user.length;
     const steps = stageSteps(optim, size);
     const t0 = performance.now();
-    const result = yield* train<LmArrays>(problem, method, sources, {
+    const result = yield* train<LmArrays>(problem, method, {
+      ...(alignment ? { alignment } : {}),
+      ...(user ? { user } : {}),
+    }, {
       label: method.stage === "alignment" ? `align (${method.name})` : `finetune ${method.name}`,
       totalSteps: steps,
       lr: optim.lr,
@@ -116,8 +166,9 @@ function trainAdapter(
 
 /**
  * The alignment stage: train a LoRA (reference r=16, alpha=4, all projections) on the
- * alignment data with SFT or Vaccine, merge it, and save the aligned model to `outDir`.
- * Returns the aligned weights (owned by the caller).
+ * alignment data with SFT or Vaccine, merge it, and save the aligned model to `outDir`. The
+ * aligned weights belong to the caller's scope; the adapter and the method are freed when the
+ * stage ends.
  */
 export function alignStage(
   cfg: ExperimentConfig,
@@ -126,50 +177,47 @@ export function alignStage(
   runDir: string,
   outDir: string,
   resume: boolean,
-): Effect.Effect<{ aligned: Params; stage: StageResult }, TrainError, Progress> {
+): Effect.Effect<
+  { aligned: Params; stage: StageResult },
+  TrainError | IOFailed,
+  Backend | Scope.Scope
+> {
   return Effect.gen(function* () {
-    const a = cfg.alignment;
-    const method = createMethod(a.method, methodOptions(cfg, a.method, "alignment"));
-    const adapter = createAdapter(lm.config, a.lora, cfg.seed * 31 + 1);
-    const stage = yield* trainAdapter(
-      cfg,
-      lm,
-      lm.params,
-      adapter,
-      method,
-      { alignment, user: [] },
-      a.optim,
-      runDir,
-      resume,
-    ).pipe(Effect.ensuring(Effect.sync(() => method.dispose?.())));
-    const aligned = mergeAdapter(lm.params, adapter);
-    adapter.dispose();
-    // A complete Hugging Face folder: the aligned weights with the tokenizer beside them.
-    yield* Effect.promise(async () => {
-      await saveModel(outDir, lm.config, aligned);
-      await saveTokenizer(outDir, lm.tokenizer);
-    });
-    return { aligned, stage };
+    const outer = yield* Effect.scope;
+    return yield* Effect.scoped(Effect.gen(function* () {
+      const a = cfg.alignment;
+      const method = yield* acquireMethod(cfg, a.method, "alignment");
+      const adapter = yield* acquireAdapter(lm.config, a.lora, cfg.seed * 31 + 1);
+      const stage = yield* trainAdapter(
+        cfg,
+        lm,
+        lm.params,
+        adapter,
+        method,
+        { alignment, user: [] },
+        a.optim,
+        runDir,
+        resume,
+      );
+      const aligned = yield* Effect.acquireRelease(
+        Effect.sync(() => mergeAdapter(lm.params, adapter)),
+        (p) => Effect.sync(() => disposeParams(p)),
+      ).pipe(Scope.provide(outer));
+      // A complete Hugging Face folder: the aligned weights with the tokenizer beside them.
+      yield* attemptIO(outDir, "save the aligned model to", async () => {
+        await saveModel(outDir, lm.config, aligned);
+        await saveTokenizer(outDir, lm.tokenizer);
+      });
+      return { aligned, stage };
+    }));
   });
-}
-
-/** The `createMethod` options of `name` from the config's knobs, for `stage`. */
-export function methodOptions(
-  cfg: ExperimentConfig,
-  name: MethodName,
-  stage: MethodStage,
-): Record<string, unknown> {
-  return methodSpec(name).fromConfig(
-    { ...cfg.method, vaccineRho: cfg.alignment.vaccineRho },
-    stage,
-  );
 }
 
 /**
  * The fine-tuning stage: a fresh LoRA (reference r=8, alpha=4, q and v) on the frozen
  * aligned (or, for NA-SFT, base) model, trained by the method on the user data (and the
  * alignment data for Lisa/BSO/EWC). Saves the adapter in PEFT layout to `adapterDir`, naming
- * `frozenDir` as its base model, and returns it (owned by the caller).
+ * `frozenDir` as its base model, and returns it, owned by the caller's scope.
  */
 export function finetuneStage(
   cfg: ExperimentConfig,
@@ -181,26 +229,31 @@ export function finetuneStage(
   adapterDir: string,
   resume: boolean,
   frozenDir: string,
-): Effect.Effect<{ adapter: LoraAdapter; stage: StageResult }, TrainError, Progress> {
+): Effect.Effect<
+  { adapter: LoraAdapter; stage: StageResult },
+  TrainError | IOFailed,
+  Backend | Scope.Scope
+> {
   return Effect.gen(function* () {
-    const method = createMethod(methodName, methodOptions(cfg, methodName, "finetune"));
-    const adapter = createAdapter(lm.config, cfg.finetune.lora, cfg.seed * 31 + 2);
-    const stage = yield* trainAdapter(
-      cfg,
-      lm,
-      frozen,
-      adapter,
-      method,
-      { alignment: method.needsAlignmentData ? data.alignment : [], user: data.user },
-      cfg.finetune.optim,
-      runDir,
-      resume,
-    ).pipe(
-      Effect.ensuring(Effect.sync(() => method.dispose?.())),
-      Effect.tapError(() => Effect.sync(() => adapter.dispose())),
-    );
-    yield* Effect.promise(() =>
-      saveAdapter(adapterDir, adapter, { baseModel: pathFromCwd(frozenDir) })
+    const adapter = yield* acquireAdapter(lm.config, cfg.finetune.lora, cfg.seed * 31 + 2);
+    const stage = yield* Effect.scoped(Effect.gen(function* () {
+      const method = yield* acquireMethod(cfg, methodName, "finetune");
+      return yield* trainAdapter(
+        cfg,
+        lm,
+        frozen,
+        adapter,
+        method,
+        { alignment: method.needsAlignmentData ? data.alignment : [], user: data.user },
+        cfg.finetune.optim,
+        runDir,
+        resume,
+      );
+    }));
+    yield* attemptIO(
+      adapterDir,
+      "save the adapter to",
+      () => saveAdapter(adapterDir, adapter, { baseModel: pathFromCwd(frozenDir) }),
     );
     return { adapter, stage };
   });

@@ -20,17 +20,25 @@ import { loadJudge } from "./judges.ts";
 import { loadDatasets } from "./datasets.ts";
 import { alignPhase, finetunePhase } from "./experiment.ts";
 import { runResult } from "./report.ts";
-import { disposeParams } from "../model/mod.ts";
-import { writeJson } from "./rundir.ts";
+import type { Backend } from "../../backends/mod.ts";
+import { attemptIO, writeJsonFile } from "../io/mod.ts";
+import type { PipelineError } from "./experiment.ts";
+import { acquireMethod } from "./stages.ts";
 import { type FinetuneMethodName, methodSpec } from "../train/mod.ts";
 
 /** One cell of the grid. */
 export interface SweepCell {
+  /** The fine-tuning method. */
   readonly method: FinetuneMethodName;
+  /** Harmful ratio p. */
   readonly p: number;
+  /** User data size n. */
   readonly n: number;
+  /** Lisa's proximal strength (0 for other methods). */
   readonly rho: number;
+  /** K1:K2 (0:0 for methods without Bi-State Optimization). */
   readonly k: readonly [number, number];
+  /** The run seed. */
   readonly seed: number;
 }
 
@@ -96,51 +104,68 @@ export function cellName(c: SweepCell): string {
   return `${c.method}-p${c.p}-n${c.n}-rho${c.rho}-k${c.k[0]}_${c.k[1]}`;
 }
 
-/** Run (or resume) the sweep in `dir`; writes `report.*` and returns the markdown summary. */
-export function runSweep(cfg: ExperimentConfig, dir: string) {
+/**
+ * Run (or resume) the sweep in `dir`; writes `report.*` and returns the markdown summary.
+ * Every cell's method is built (and its options checked) before anything trains; the model
+ * belongs to the sweep's scope and each seed's aligned model to that seed's.
+ */
+export function runSweep(
+  cfg: ExperimentConfig,
+  dir: string,
+): Effect.Effect<string, PipelineError, Backend> {
   return Effect.gen(function* () {
     const cells = sweepCells(cfg);
-    const lm = yield* loadLm(modelDir(cfg));
-    // Data for the largest n and p, so every cell's mixture draws from the same pool.
-    const maxN = Math.max(...cells.map((c) => c.n));
-    const maxP = Math.max(...cells.map((c) => c.p));
-    const ds = yield* loadDatasets({ ...cfg, data: { ...cfg.data, n: maxN, p: maxP } });
-    const judge = yield* loadJudge(cfg);
     const runs: RunResult[] = [];
-    const seeds = [...new Set(cells.map((c) => c.seed))];
-    for (const seed of seeds) {
-      const seedCfg = { ...cfg, seed };
-      const mine = cells.filter((c) => c.seed === seed);
-      const needAlign = cfg.alignment.enabled &&
-        mine.some((c) => methodSpec(c.method).needsAlignedModel);
-      const aligned = needAlign
-        ? (yield* alignPhase(seedCfg, lm, ds, `${dir}/seed-${seed}`)).aligned
-        : lm.params;
-      yield* Effect.gen(function* () {
-        for (const c of mine) {
-          const cc = cellConfig(cfg, c);
-          const cdir = `${dir}/seed-${seed}/${cellName(c)}`;
-          const onBase = !methodSpec(c.method).needsAlignedModel || aligned === lm.params;
-          const frozen = onBase ? lm.params : aligned;
-          const frozenDir = onBase ? modelDir(cfg) : `${dir}/seed-${seed}/aligned`;
-          const row = yield* finetunePhase(cc, lm, ds, judge, frozen, c.method, cdir, frozenDir);
-          runs.push(yield* Effect.promise(() => runResult(cc, row, `${cdir}/train`)));
-        }
-      }).pipe(
-        Effect.ensuring(Effect.sync(() => aligned !== lm.params && disposeParams(aligned))),
+    const judgeCard = yield* Effect.scoped(Effect.gen(function* () {
+      // Data for the largest n and p, so every cell's mixture draws from the same pool.
+      const maxN = Math.max(...cells.map((c) => c.n));
+      const maxP = Math.max(...cells.map((c) => c.p));
+      const ds = yield* loadDatasets({ ...cfg, data: { ...cfg.data, n: maxN, p: maxP } });
+      yield* Effect.scoped(
+        Effect.forEach(cells, (c) => acquireMethod(cellConfig(cfg, c), c.method, "finetune"), {
+          discard: true,
+        }),
       );
-    }
-    disposeParams(lm.params);
+      const lm = yield* loadLm(modelDir(cfg));
+      const judge = yield* loadJudge(cfg);
+      const seeds = [...new Set(cells.map((c) => c.seed))];
+      for (const seed of seeds) {
+        const mine = cells.filter((c) => c.seed === seed);
+        const needAlign = cfg.alignment.enabled &&
+          mine.some((c) => methodSpec(c.method).needsAlignedModel);
+        yield* Effect.scoped(Effect.gen(function* () {
+          const aligned = needAlign
+            ? (yield* alignPhase({ ...cfg, seed }, lm, ds, `${dir}/seed-${seed}`)).aligned
+            : lm.params;
+          for (const c of mine) {
+            const cc = cellConfig(cfg, c);
+            const cdir = `${dir}/seed-${seed}/${cellName(c)}`;
+            const onBase = !methodSpec(c.method).needsAlignedModel || aligned === lm.params;
+            const frozen = onBase ? lm.params : aligned;
+            const frozenDir = onBase ? modelDir(cfg) : `${dir}/seed-${seed}/aligned`;
+            const row = yield* finetunePhase(cc, lm, ds, judge, frozen, c.method, cdir, frozenDir);
+            runs.push(
+              yield* attemptIO(
+                cdir,
+                "read the training logs of",
+                () => runResult(cc, row, `${cdir}/train`),
+              ),
+            );
+          }
+        }));
+      }
+      return judge.card;
+    }));
     const sweep = sweptVariable(cfg);
     yield* writeReport(dir, {
       title: `Sweep: ${cfg.data.task}${sweep ? ` over ${sweep}` : ""}`,
-      judge: judge.card?.name ?? cfg.eval.judge,
-      ...(judge.card ? { judgeCard: judge.card } : {}),
+      judge: judgeCard?.name ?? cfg.eval.judge,
+      ...(judgeCard ? { judgeCard } : {}),
       runs,
       ...(sweep ? { sweep } : {}),
     });
     const rows = aggregateRuns(runs);
-    yield* Effect.promise(() => writeJson(`${dir}/metrics.json`, { cells: runs.length, rows }));
+    yield* writeJsonFile(`${dir}/metrics.json`, { cells: runs.length, rows });
     const tables = sweep
       ? [
         `Harmful score (mean ± std over seeds)\n\n${sweepTable(rows, sweep, "HS")}`,

@@ -46,7 +46,10 @@ export function formatCell(row: AggregateRow, metric: "HS" | "FA" | "HSPlus"): s
 }
 
 /** The value of the swept variable for a run or group, as a display string. */
-export function sweepValue(r: Pick<RunResult, "p" | "n" | "rho" | "K1" | "K2">, v: SweepVariable) {
+export function sweepValue(
+  r: Pick<RunResult, "p" | "n" | "rho" | "K1" | "K2">,
+  v: SweepVariable,
+): string {
   return v === "K1:K2" ? `${r.K1}:${r.K2}` : String(r[v]);
 }
 

@@ -77,6 +77,7 @@ export interface RunResult {
   };
   /** Harmful prompts and task prompts the run was evaluated on. */
   readonly harmfulN?: number;
+  /** Task prompts answered (for the FA interval). */
   readonly taskN?: number;
   /** Loss per optimizer step. */
   readonly steps?: readonly StepLog[];

@@ -9,11 +9,13 @@ import { tf } from "../../backends/mod.ts";
 import type { TextTokenizer } from "./tokenizer.ts";
 
 /** The label that excludes a position from the loss. */
-export const IGNORE_LABEL = -100;
+export const IGNORE_LABEL: number = -100;
 
 /** A batch as plain arrays, every row the same length. */
 export interface TokenBatch {
+  /** Token ids `[B, T]`. */
   readonly inputIds: number[][];
+  /** 1 for a real token, 0 for padding, `[B, T]`. */
   readonly attentionMask: number[][];
   /** Present for training batches: -100 on prompt and padding positions. */
   readonly labels?: number[][];
@@ -21,7 +23,9 @@ export interface TokenBatch {
 
 /** One supervised example: the prompt (masked) and the target (learned). */
 export interface PromptTarget {
+  /** The prompt text. */
   readonly prompt: string;
+  /** The answer text. */
   readonly target: string;
 }
 

@@ -35,8 +35,11 @@ export const SUPPORTED_TOKENIZER_MODELS = ["BPE", "Unigram", "WordPiece"] as con
 export interface TextTokenizer {
   /** Largest id + 1, added tokens included: the embedding needs at least this many rows. */
   readonly vocabSize: number;
+  /** Beginning-of-sequence id, or null when the tokenizer has none. */
   readonly bosId: number | null;
+  /** End-of-sequence id. */
   readonly eosId: number;
+  /** Padding id (an added PAD token when the tokenizer had none). */
   readonly padId: number;
   /** True when PAD was missing and this loader added it. */
   readonly addedPad: boolean;

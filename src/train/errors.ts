@@ -67,3 +67,19 @@ export class RunDirExists extends Data.TaggedError("RunDirExists")<{
       `or resume it)`;
   }
 }
+
+/** A finite Stream source ran out of batches before the run's last step needed one. */
+export class SourceExhausted extends Data.TaggedError("SourceExhausted")<{
+  /** Which source: the alignment data or the user data. */
+  readonly source: "alignment" | "user";
+  /** Batches it gave before it ended. */
+  readonly batches: number;
+  /** The step that needed another batch. */
+  readonly step: number;
+}> {
+  /** One line fit for a terminal. */
+  override get message(): string {
+    return `the ${this.source} source ended after ${this.batches} batches; step ${this.step} ` +
+      "needs another (give a longer stream, or fewer steps)";
+  }
+}

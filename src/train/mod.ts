@@ -29,5 +29,6 @@ export * from "./errors.ts";
 export * from "./checkpoint.ts";
 export * from "./progress.ts";
 export * from "./validate.ts";
+export * from "./trainer.ts";
 export * from "./loop.ts";
 export * from "./methods/mod.ts";

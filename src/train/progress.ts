@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Context, Effect, Layer } from "effect";
+import { Context, Effect, Layer, Option } from "effect";
 import type { LisaState } from "./schedule.ts";
 
 /** One progress update. */
@@ -57,8 +57,23 @@ export function progressLine(label: string, p: ProgressInfo, width = 0): string 
 
 const encoder = new TextEncoder();
 
-/** Progress reporting, provided by one of the layers below. */
+/**
+ * Progress reporting, provided by one of the layers below. It is optional: the training loop
+ * and evaluation report to it when a layer provides one, and to {@link Progress.none}
+ * otherwise.
+ */
 export class Progress extends Context.Service<Progress, ProgressShape>()("lisa/Progress") {
+  /** The reporter that reports nothing. */
+  static readonly none: ProgressShape = {
+    start: () => Effect.void,
+    update: () => Effect.void,
+    finish: () => Effect.void,
+  };
+  /** The reporter in the environment, or {@link Progress.none}. */
+  static readonly current: Effect.Effect<ProgressShape> = Effect.map(
+    Effect.serviceOption(Progress),
+    Option.getOrElse(() => Progress.none),
+  );
   /** A live bar on a terminal, else a line every `every` steps (default: 20 lines a phase). */
   static auto(every?: number): Layer.Layer<Progress> {
     return Deno.stdout.isTerminal() ? Progress.bar : Progress.lines(every);
@@ -90,10 +105,6 @@ export class Progress extends Context.Service<Progress, ProgressShape>()("lisa/P
       };
     });
   }
-  /** Reports nothing (tests, library use). */
-  static readonly silent: Layer.Layer<Progress> = Layer.succeed(Progress, {
-    start: () => Effect.void,
-    update: () => Effect.void,
-    finish: () => Effect.void,
-  });
+  /** Reports nothing (the same as providing no layer). */
+  static readonly silent: Layer.Layer<Progress> = Layer.succeed(Progress, Progress.none);
 }

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { tf } from "../../backends/mod.ts";
+import { Effect } from "effect";
+import { Backend, tf } from "../../backends/mod.ts";
 import { isSwitch, type LisaState } from "./schedule.ts";
 
 /** Weight snapshots by parameter name (kept tensors, owned by whoever took them). */
@@ -18,10 +19,11 @@ export type Anchors = Record<string, tf.Tensor>;
 export const DEFAULT_PROXIMAL_WARMUP = 0.1;
 
 /**
- * `rho/2 * sum ||w - anchor||^2` over every trainable parameter. Differentiable in `trainable`;
- * call inside `tf.tidy` (or dispose the result).
+ * The proximal term as a differentiable tensor: `rho/2 * sum ||w - anchor||^2` over every
+ * trainable parameter, for use inside a gradient tape; call inside `tf.tidy` (or dispose the
+ * result). The {@link proximalTerm} stage returns its value.
  */
-export function proximalTerm(
+export function proximalPenalty(
   trainable: Record<string, tf.Variable | tf.Tensor>,
   anchors: Anchors,
   rho: number,
@@ -30,11 +32,46 @@ export function proximalTerm(
     let sum: tf.Scalar = tf.scalar(0);
     for (const [name, w] of Object.entries(trainable)) {
       const a = anchors[name];
-      if (!a) throw new Error(`proximalTerm: no anchor for parameter '${name}'`);
+      if (!a) throw new Error(`proximalPenalty: no anchor for parameter '${name}'`);
       sum = tf.add(sum, tf.sum(tf.square(tf.sub(w, a))));
     }
     return tf.mul(sum, rho / 2);
   });
+}
+
+/** The input of the {@link proximalTerm} stage. */
+export interface ProximalInput {
+  /** The current trainable weights by name. */
+  readonly weights: Record<string, tf.Variable | tf.Tensor>;
+  /** Where the current state began, by the same names. */
+  readonly anchors: Anchors;
+  /** The proximal strength. */
+  readonly rho: number;
+}
+
+/**
+ * The `proximalTerm` stage: the value of `rho/2 * sum ||w - anchor||^2`. (The training step
+ * adds its gradient `rho * (w - anchor)` in closed form, see {@link proximalGradient}.)
+ *
+ * @example
+ * ```ts
+ * const value = yield* proximalTerm({ weights: problem.trainable, anchors, rho: 1 });
+ * ```
+ */
+export function proximalTerm(input: ProximalInput): Effect.Effect<number, never, Backend> {
+  return Effect.gen(function* () {
+    const { tf } = yield* Backend;
+    const t = tf.tidy(() => proximalPenalty(input.weights, input.anchors, input.rho));
+    return yield* readScalar(t);
+  });
+}
+
+/** Download a scalar and dispose it (a failed download is a backend defect). */
+function readScalar(t: tf.Tensor): Effect.Effect<number> {
+  return Effect.promise(() => t.data()).pipe(
+    Effect.map((v) => v[0]!),
+    Effect.ensuring(Effect.sync(() => t.dispose())),
+  );
 }
 
 /** The proximal term's value and closed-form gradient at the current weights. */
@@ -43,7 +80,7 @@ export interface ProximalGradient {
   readonly value: tf.Scalar;
   /** `rho * sqrt(S)`: the global norm of the gradient below. */
   readonly norm: tf.Scalar;
-  /** `rho * (w - anchor)` per parameter: the gradient of {@link proximalTerm}. */
+  /** `rho * (w - anchor)` per parameter: the gradient of {@link proximalPenalty}. */
   readonly grads: Record<string, tf.Tensor>;
 }
 
@@ -122,19 +159,21 @@ export function disposeAll(tensors: Record<string, tf.Tensor> | null | undefined
 }
 
 /** `sum ||a - b||^2` over matching names: the drift logged at each switch. */
-export async function squaredDistance(a: Anchors, b: Record<string, tf.Tensor>): Promise<number> {
-  const total = tf.tidy(() => {
-    let sum: tf.Scalar = tf.scalar(0);
-    for (const [name, x] of Object.entries(a)) {
-      const y = b[name];
-      if (!y) throw new Error(`squaredDistance: no tensor '${name}' in the second record`);
-      sum = tf.add(sum, tf.sum(tf.square(tf.sub(x, y))));
-    }
-    return sum;
+export function squaredDistance(
+  a: Anchors,
+  b: Record<string, tf.Tensor>,
+): Effect.Effect<number, never, Backend> {
+  return Effect.gen(function* () {
+    const { tf } = yield* Backend;
+    const total = tf.tidy(() => {
+      let sum: tf.Scalar = tf.scalar(0);
+      for (const [name, x] of Object.entries(a)) {
+        const y = b[name];
+        if (!y) throw new Error(`squaredDistance: no tensor '${name}' in the second record`);
+        sum = tf.add(sum, tf.sum(tf.square(tf.sub(x, y))));
+      }
+      return sum;
+    });
+    return yield* readScalar(total);
   });
-  try {
-    return (await total.data())[0]!;
-  } finally {
-    total.dispose();
-  }
 }

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { tf } from "../../backends/mod.ts";
+import { Effect } from "effect";
+import { Backend, type tf } from "../../backends/mod.ts";
 import { learningRate, type LrOptions } from "./lr_schedule.ts";
 import type { Method } from "./methods/types.ts";
 import type { AdamW } from "./optimizer.ts";
@@ -63,68 +64,82 @@ export interface StepInput<B> {
 }
 
 /**
- * Run one optimizer step.
+ * The `biStateStep` stage: one optimizer step of the current Lisa state. The step is
+ * uninterruptible (an interruption lands between steps, never between the gradient and the
+ * update), so the weights, moments and anchors always describe a whole number of steps.
  *
  * @example
  * ```ts
- * const rec = await biStateStep({ problem, method, optimizer, batch, step: 0, lr, anchors });
+ * const rec = yield* biStateStep({ problem, method, optimizer, batch, step: 0, lr, anchors });
  * console.log(rec.state, rec.loss, rec.gradNorm);
  * ```
  */
-export async function biStateStep<B>(input: StepInput<B>): Promise<StepRecord> {
-  const { problem, method, optimizer, batch, step, anchors } = input;
-  const state = method.stateAt(step);
-  const lr = learningRate(step, input.lr);
-  const proximalOn = method.rho > 0 && anchors !== null &&
-    proximalGate(step, input.lr.totalSteps, method.proximalWarmup, (s) => method.stateAt(s));
-  const names = Object.keys(problem.trainable);
-  const vars = Object.values(problem.trainable);
-  const byVar = new Map(vars.map((v, i) => [v.name, names[i]!]));
+export function biStateStep<B>(input: StepInput<B>): Effect.Effect<StepRecord, never, Backend> {
+  return Effect.gen(function* () {
+    const { tf } = yield* Backend;
+    const { problem, method, optimizer, batch, step, anchors } = input;
+    const state = method.stateAt(step);
+    const lr = learningRate(step, input.lr);
+    const proximalOn = method.rho > 0 && anchors !== null &&
+      proximalGate(step, input.lr.totalSteps, method.proximalWarmup, (s) => method.stateAt(s));
+    const names = Object.keys(problem.trainable);
+    const vars = Object.values(problem.trainable);
+    const byVar = new Map(vars.map((v, i) => [v.name, names[i]!]));
 
-  // Forward + backward + clip; the clipped gradients and the step's numbers leave the tidy.
-  const { grads, numbers } = tf.tidy(() => {
-    const objective = method.objective({ problem, batch, state, step });
-    let parts: tf.Scalar[] = [];
-    const { value, grads } = tf.variableGrads(() => {
-      const o = objective();
-      // Kept so their values survive the tape's own tidy; disposed below.
-      parts = [o.loss, o.penalty ?? tf.scalar(0)].map((t) => tf.keep(t));
-      return (o.penalty ? tf.add(o.loss, o.penalty) : o.loss) as tf.Scalar;
-    }, vars);
-    const data: Record<string, tf.Tensor> = {};
-    for (const [vname, g] of Object.entries(grads)) {
-      const key = byVar.get(vname);
-      if (key) data[key] = g;
-    }
-    const dataNorm = globalNorm(data);
-    let total = data;
-    let proximal: tf.Scalar = tf.scalar(0);
-    let proximalNorm: tf.Scalar = tf.scalar(0);
-    if (proximalOn) {
-      const prox = proximalGradient(problem.trainable, anchors!, method.rho);
-      proximal = prox.value;
-      proximalNorm = prox.norm;
-      total = {};
-      for (const name of names) {
-        const g = prox.grads[name]!;
-        total[name] = data[name] ? tf.add(data[name]!, g) : g;
+    // Forward + backward + clip; the clipped gradients and the step's numbers leave the tidy.
+    const { grads, numbers } = tf.tidy(() => {
+      const objective = method.objective({ problem, batch, state, step });
+      let parts: tf.Scalar[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const o = objective();
+        // Kept so their values survive the tape's own tidy; disposed below.
+        parts = [o.loss, o.penalty ?? tf.scalar(0)].map((t) => tf.keep(t));
+        return (o.penalty ? tf.add(o.loss, o.penalty) : o.loss) as tf.Scalar;
+      }, vars);
+      const data: Record<string, tf.Tensor> = {};
+      for (const [vname, g] of Object.entries(grads)) {
+        const key = byVar.get(vname);
+        if (key) data[key] = g;
       }
-    }
-    const clipped = clipByGlobalNorm(total, input.maxGradNorm ?? 1.0);
-    const objectiveValue = tf.add(value, proximal);
-    const numbers = tf.keep(
-      tf.stack([objectiveValue, ...parts, proximal, clipped.norm, dataNorm, proximalNorm]),
-    ); // [7]
-    tf.dispose(parts);
-    for (const g of Object.values(clipped.grads)) tf.keep(g);
-    return { grads: clipped.grads, numbers };
-  });
-  try {
+      const dataNorm = globalNorm(data);
+      let total = data;
+      let proximal: tf.Scalar = tf.scalar(0);
+      let proximalNorm: tf.Scalar = tf.scalar(0);
+      if (proximalOn) {
+        const prox = proximalGradient(problem.trainable, anchors!, method.rho);
+        proximal = prox.value;
+        proximalNorm = prox.norm;
+        total = {};
+        for (const name of names) {
+          const g = prox.grads[name]!;
+          total[name] = data[name] ? tf.add(data[name]!, g) : g;
+        }
+      }
+      const clipped = clipByGlobalNorm(total, input.maxGradNorm ?? 1.0);
+      const objectiveValue = tf.add(value, proximal);
+      const numbers = tf.keep(
+        tf.stack([objectiveValue, ...parts, proximal, clipped.norm, dataNorm, proximalNorm]),
+      ); // [7]
+      tf.dispose(parts);
+      for (const g of Object.values(clipped.grads)) tf.keep(g);
+      return { grads: clipped.grads, numbers };
+    });
+    // A failed download is a backend defect; the tensors are freed either way.
+    const values = yield* Effect.promise(() => numbers.data()).pipe(
+      Effect.ensuring(Effect.sync(() => numbers.dispose())),
+      Effect.onExit((exit) =>
+        exit._tag === "Success" ? Effect.void : Effect.sync(() => tf.dispose(Object.values(grads)))
+      ),
+    );
     const [total, loss, penalty, proximal, gradNorm, dataGradNorm, proximalGradNorm] = Array.from(
-      await numbers.data(),
+      values,
     );
     const finite = Number.isFinite(total) && Number.isFinite(gradNorm);
-    if (finite) tf.tidy(() => optimizer.apply(grads, lr));
+    try {
+      if (finite) tf.tidy(() => optimizer.apply(grads, lr));
+    } finally {
+      tf.dispose(Object.values(grads));
+    }
     return {
       step,
       state,
@@ -137,8 +152,5 @@ export async function biStateStep<B>(input: StepInput<B>): Promise<StepRecord> {
       proximalGradNorm: proximalGradNorm!,
       finite,
     };
-  } finally {
-    numbers.dispose();
-    tf.dispose(Object.values(grads));
-  }
+  }).pipe(Effect.uninterruptible);
 }

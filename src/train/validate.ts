@@ -1,5 +1,6 @@
 /**
- * Checks of the loop options against the method and the sources, run before any work starts.
+ * Checks of the trainer and loop options against the method and the sources, run before any
+ * work starts (no run directory is created for a bad option).
  *
  * @module
  */
@@ -7,16 +8,17 @@ import { Effect } from "effect";
 import { TrainOptionInvalid } from "./errors.ts";
 import type { TrainOptions } from "./loop.ts";
 import type { Method } from "./methods/types.ts";
+import { isStreamSource } from "./sources.ts";
+import type { TrainerOptions, TrainSources } from "./trainer.ts";
 
-/** Fail with {@link TrainOptionInvalid} on the first bad option. */
-export function validateTrainOptions(
+/** Fail with {@link TrainOptionInvalid} on the first bad option, before any work starts. */
+export function validateTrainerOptions<B, E>(
   method: Method,
-  sources: { readonly alignment?: unknown; readonly user?: unknown },
-  o: TrainOptions,
+  sources: TrainSources<B, E>,
+  o: TrainerOptions,
 ): Effect.Effect<void, TrainOptionInvalid> {
   const bad = (field: string, expected: string, found: unknown) =>
     Effect.fail(new TrainOptionInvalid({ field, expected, found }));
-  const isCount = (x: unknown) => Number.isInteger(x) && (x as number) >= 0;
   const isNonNeg = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x >= 0;
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) {
     return bad("totalSteps", "a positive integer", o.totalSteps);
@@ -35,13 +37,11 @@ export function validateTrainOptions(
   if (o.maxGradNorm !== undefined && !(o.maxGradNorm >= 0)) {
     return bad("maxGradNorm", "a number >= 0 (0 disables clipping)", o.maxGradNorm);
   }
-  for (const k of ["checkpointEvery", "fisherBatches", "haltAfter"] as const) {
-    if (o[k] !== undefined && !isCount(o[k])) return bad(k, "an integer >= 0", o[k]);
+  if (
+    o.fisherBatches !== undefined && !(Number.isInteger(o.fisherBatches) && o.fisherBatches >= 0)
+  ) {
+    return bad("fisherBatches", "an integer >= 0", o.fisherBatches);
   }
-  if (o.keepCheckpoints !== undefined && !(isCount(o.keepCheckpoints) && o.keepCheckpoints >= 1)) {
-    return bad("keepCheckpoints", "an integer >= 1", o.keepCheckpoints);
-  }
-  if (!o.runDir) return bad("runDir", "a directory path", o.runDir);
   // The alignment source feeds alignment-state steps and a method's preparation (EWC's
   // Fisher); Vlguard's alignment samples are mixed into the user data before training.
   let needsAlign = method.prepare !== undefined && method.needsAlignmentData;
@@ -56,5 +56,35 @@ export function validateTrainOptions(
   if (needsUser && !sources.user) {
     return bad("sources.user", `user data (method ${method.name} trains on it)`, null);
   }
+  if (
+    method.prepare && sources.alignment && isStreamSource(sources.alignment) &&
+    o.fisherBatches === undefined
+  ) {
+    return bad("fisherBatches", "a batch count (the alignment source is a Stream)", undefined);
+  }
   return Effect.void;
+}
+
+/** Fail with {@link TrainOptionInvalid} on the first bad trainer or loop option. */
+export function validateTrainOptions<B, E>(
+  method: Method,
+  sources: TrainSources<B, E>,
+  o: TrainOptions,
+): Effect.Effect<void, TrainOptionInvalid> {
+  const bad = (field: string, expected: string, found: unknown) =>
+    Effect.fail(new TrainOptionInvalid({ field, expected, found }));
+  const isCount = (x: unknown) => Number.isInteger(x) && typeof x === "number" && x >= 0;
+  for (const k of ["checkpointEvery", "haltAfter"] as const) {
+    if (o[k] !== undefined && !isCount(o[k])) return bad(k, "an integer >= 0", o[k]);
+  }
+  if (o.keepCheckpoints !== undefined && !(isCount(o.keepCheckpoints) && o.keepCheckpoints >= 1)) {
+    return bad("keepCheckpoints", "an integer >= 1", o.keepCheckpoints);
+  }
+  if (o.runDir !== undefined && o.runDir === "") {
+    return bad("runDir", "a directory path (or no runDir for a run in memory)", o.runDir);
+  }
+  if (o.resume && o.runDir === undefined) {
+    return bad("resume", "a runDir to resume from", o.resume);
+  }
+  return validateTrainerOptions(method, sources, o);
 }

@@ -1,7 +1,7 @@
 /**
  * The one method registry: every training method's name, the stages it trains in, the options
- * it takes, how those options come from the experiment config, and what the report and the
- * sweep need to know about it (does K1:K2 apply? does rho?). The config schema reads its
+ * it takes, how it is built from the experiment config, and what the report and the sweep
+ * need to know about it (does K1:K2 apply? does rho?). The config schema reads its
  * choices from here, `createMethod` builds methods from here, and the report labels runs from
  * here; adding a method means one file beside this one and one entry below.
  *
@@ -57,9 +57,12 @@ export interface MethodSpec {
   readonly needsAlignedModel: boolean;
   /** Mixes alignment samples into the user data before training (Vlguard). */
   readonly mixesAlignmentData: boolean;
-  /** Its factory options from the config's knobs, for the stage it trains in. */
-  readonly fromConfig: (k: MethodKnobs, stage: MethodStage) => Record<string, unknown>;
-  /** Build it (the factory checks option values and throws `TrainOptionInvalid`). */
+  /** Build it from the config's knobs, for the stage it trains in (typed, no re-parsing). */
+  readonly build: (k: MethodKnobs, stage: MethodStage) => Method;
+  /**
+   * Build it from loosely typed options (`createMethod`); a value of the wrong type or out of
+   * range throws `TrainOptionInvalid`.
+   */
   readonly create: (options: Record<string, unknown>) => Method;
 }
 
@@ -91,7 +94,7 @@ export const METHODS = {
     proximal: false,
     needsAlignedModel: true,
     mixesAlignmentData: false,
-    fromConfig: (_k, stage) => ({ stage }),
+    build: (_k, stage) => sft({ stage }),
     create: (o) => {
       if (o.stage !== undefined && o.stage !== "alignment" && o.stage !== "finetune") {
         throw new TrainOptionInvalid({
@@ -111,7 +114,7 @@ export const METHODS = {
     proximal: false,
     needsAlignedModel: false,
     mixesAlignmentData: false,
-    fromConfig: () => ({}),
+    build: () => naSft(),
     create: () => naSft(),
   },
   "bso": {
@@ -122,7 +125,7 @@ export const METHODS = {
     proximal: false,
     needsAlignedModel: true,
     mixesAlignmentData: false,
-    fromConfig: (k) => ({ alignmentSteps: k.alignmentSteps, finetuneSteps: k.finetuneSteps }),
+    build: (k) => bso({ alignmentSteps: k.alignmentSteps, finetuneSteps: k.finetuneSteps }),
     create: (o) => bso(numbers("bso", o, ["alignmentSteps", "finetuneSteps"])),
   },
   "lisa": {
@@ -133,12 +136,13 @@ export const METHODS = {
     proximal: true,
     needsAlignedModel: true,
     mixesAlignmentData: false,
-    fromConfig: (k) => ({
-      alignmentSteps: k.alignmentSteps,
-      finetuneSteps: k.finetuneSteps,
-      rho: k.rho,
-      proximalWarmup: k.proximalWarmup,
-    }),
+    build: (k) =>
+      lisa({
+        alignmentSteps: k.alignmentSteps,
+        finetuneSteps: k.finetuneSteps,
+        rho: k.rho,
+        proximalWarmup: k.proximalWarmup,
+      }),
     create: (o) =>
       lisa(numbers("lisa", o, ["alignmentSteps", "finetuneSteps", "rho", "proximalWarmup"])),
   },
@@ -150,7 +154,7 @@ export const METHODS = {
     proximal: false,
     needsAlignedModel: true,
     mixesAlignmentData: true,
-    fromConfig: (k) => ({ alignmentSamples: k.vlguardK }),
+    build: (k) => vlguard({ alignmentSamples: k.vlguardK }),
     create: (o) => vlguard(numbers("vlguard", o, ["alignmentSamples"])),
   },
   "ewc": {
@@ -161,7 +165,7 @@ export const METHODS = {
     proximal: false,
     needsAlignedModel: true,
     mixesAlignmentData: false,
-    fromConfig: (k) => ({ lambda: k.ewcLambda }),
+    build: (k) => ewc({ lambda: k.ewcLambda }),
     create: (o) => ewc(numbers("ewc", o, ["lambda"])),
   },
   "kl": {
@@ -172,7 +176,7 @@ export const METHODS = {
     proximal: false,
     needsAlignedModel: true,
     mixesAlignmentData: false,
-    fromConfig: (k) => ({ lambda: k.klLambda }),
+    build: (k) => kl({ lambda: k.klLambda }),
     create: (o) => kl(numbers("kl", o, ["lambda"])),
   },
   "vaccine": {
@@ -183,7 +187,7 @@ export const METHODS = {
     proximal: false,
     needsAlignedModel: true,
     mixesAlignmentData: false,
-    fromConfig: (k) => ({ rho: k.vaccineRho }),
+    build: (k) => vaccine({ rho: k.vaccineRho }),
     create: (o) => vaccine(numbers("vaccine", o, ["rho"])),
   },
 } as const satisfies Record<string, MethodSpec>;
