@@ -219,7 +219,10 @@ export function registerModelGradients(): void {
       }
       const flatIdx = tf.reshape(indices!, [-1]);
       const flatDy = tf.reshape(one(dy), [flatIdx.shape[0]!, ...x!.shape.slice(1)]);
-      return tf.unsortedSegmentSum(flatDy, tf.cast(flatIdx, "int32") as tf.Tensor1D, x!.shape[0]!);
+      // Scatter-add (duplicates summed): ScatterNd exists on every backend, wasm included,
+      // while UnsortedSegmentSum does not.
+      const at = tf.reshape(tf.cast(flatIdx, "int32"), [-1, 1]); // [N, 1]
+      return tf.scatterND(at, flatDy, x!.shape);
     },
     indices: () => tf.zerosLike(indices!),
   }), { inputs: ["x", "indices"] });

@@ -130,19 +130,51 @@ export interface HeapOperands {
  * leading dimensions as in CBLAS. Implemented by BLAS (`blasGemm`) or by our own WebAssembly
  * kernel (`simd/`).
  */
-export type HeapGemm = (
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: number,
-  lda: number,
-  b: number,
-  ldb: number,
-  c: number,
-  ldc: number,
-) => void;
+export type HeapGemm =
+  & ((
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+  ) => void)
+  & {
+    /**
+     * Optional: `count` products in one call, the i-th at `a + i strideA`, `b + i strideB`,
+     * `c + i strideC` (bytes; 0 shares an operand). Saves a call per batch (attention heads).
+     */
+    readonly batch?: (
+      transA: boolean,
+      transB: boolean,
+      m: number,
+      n: number,
+      k: number,
+      a: number,
+      lda: number,
+      b: number,
+      ldb: number,
+      c: number,
+      ldc: number,
+      count: number,
+      strideA: number,
+      strideB: number,
+      strideC: number,
+    ) => void;
+  };
+
+/** Whether `map[i] = i * step` for all i, with step 0 or 1; the step, or null. */
+export function affineStep(map: Int32Array): 0 | 1 | null {
+  const step = map.length > 1 ? map[1]! - map[0]! : 0;
+  if (map[0] !== 0 || (step !== 0 && step !== 1)) return null;
+  for (let i = 0; i < map.length; i++) if (map[i] !== i * step) return null;
+  return step;
+}
 
 /** A {@link HeapGemm} by BLAS `sgemm` on `heap` (take the heap after every allocation). */
 export function blasGemm(sgemm: Sgemm, heap: ArrayBuffer): HeapGemm {
@@ -191,6 +223,28 @@ export function batchedGemm(
   const aBytes = 4 * m * k;
   const bBytes = 4 * k * n;
   const cBytes = 4 * m * n;
+  const sa = gemm.batch ? affineStep(g.aBatch) : null;
+  const sb = gemm.batch ? affineStep(g.bBatch) : null;
+  if (gemm.batch && sa !== null && sb !== null) {
+    gemm.batch(
+      transposeA,
+      transposeB,
+      m,
+      n,
+      k,
+      at.a,
+      lda,
+      at.b,
+      ldb,
+      at.out,
+      n,
+      batches,
+      sa * aBytes,
+      sb * bBytes,
+      cBytes,
+    );
+    return;
+  }
   for (let i = 0; i < batches; i++) {
     gemm(
       transposeA,

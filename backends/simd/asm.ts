@@ -96,6 +96,8 @@ export const Ctl = {
     0x0b,
   ],
   br: (depth: number): Code => [0x0c, ...uleb(depth)],
+  /** `call f` (function index in the module). */
+  call: (f: number): Code => [0x10, ...uleb(f)],
   brIf: (depth: number): Code => [0x0d, ...uleb(depth)],
   return: [0x0f] as Code,
 } as const;

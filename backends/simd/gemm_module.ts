@@ -193,6 +193,34 @@ export const GEMM: FuncDef = {
   ),
 };
 
+// gemmBatch's extra parameters (after gemm's eleven) and its loop counter.
+const COUNT = 11, STRIDE_A = 12, STRIDE_B = 13, STRIDE_C = 14, BI = 15;
+
+/**
+ * `gemmBatch(a, b, c, m, n, k, sam, sak, sbk, sbn, pack, count, strideA, strideB, strideC)`:
+ * `count` products, the i-th at byte offsets `a + i strideA`, `b + i strideB`, `c + i strideC`
+ * (a stride of 0 shares an operand), in one call from JavaScript. Must be the module's second
+ * function: it calls `gemm`, the first.
+ */
+export const GEMM_BATCH: FuncDef = {
+  name: "gemmBatch",
+  params: new Array<"i32">(15).fill("i32"),
+  results: [],
+  locals: ["i32"],
+  body: seq(
+    seq(i32(0), set(BI)),
+    whileLoop(
+      seq(get(BI), get(COUNT), I32.ltS),
+      seq(get(A), get(BI), get(STRIDE_A), I32.mul, I32.add),
+      seq(get(B), get(BI), get(STRIDE_B), I32.mul, I32.add),
+      seq(get(C), get(BI), get(STRIDE_C), I32.mul, I32.add),
+      seq(...[M, N, K, SAM, SAK, SBK, SBN, PACK].map((l) => get(l))),
+      Ctl.call(0),
+      inc(BI, i32(1)),
+    ),
+  ),
+};
+
 /** Floats of scratch `gemm` needs for a product with inner size k and n columns. */
 export function packFloats(n: number, k: number): number {
   return k * Math.ceil(n / 8) * 8;

@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeModule } from "./asm.ts";
-import { GEMM, packFloats } from "./gemm_module.ts";
+import { GEMM, GEMM_BATCH, packFloats } from "./gemm_module.ts";
 import type { HeapGemm } from "../native/gemm.ts";
 
 /** The slice of the tfjs wasm module the kernels need: its memory and allocator. */
@@ -38,7 +38,7 @@ type RawGemm = (
 
 /** Whether this runtime can compile our SIMD module (WebAssembly SIMD is required). */
 export function simdKernelsSupported(): boolean {
-  return WebAssembly.validate(encodeModule([GEMM]));
+  return WebAssembly.validate(encodeModule([GEMM, GEMM_BATCH]));
 }
 
 /**
@@ -49,10 +49,11 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
   const memory = module.asm.memory;
   if (!(memory instanceof WebAssembly.Memory) || !simdKernelsSupported()) return null;
   const instance = new WebAssembly.Instance(
-    new WebAssembly.Module(encodeModule([GEMM])),
+    new WebAssembly.Module(encodeModule([GEMM, GEMM_BATCH])),
     { env: { memory } },
   );
   const raw = instance.exports["gemm"] as RawGemm;
+  const rawBatch = instance.exports["gemmBatch"] as (...args: number[]) => void;
   // Scratch for the packed B, grown on demand, never shrunk.
   let pack = 0;
   let packBytes = 0;
@@ -65,11 +66,62 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
     }
     return pack;
   };
-  return {
-    gemm: (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) => {
+  const strides = (ta: boolean, tb: boolean, lda: number, ldb: number) =>
+    [ta ? 1 : lda, ta ? lda : 1, tb ? 1 : ldb, tb ? ldb : 1] as const;
+  const gemm: HeapGemm = Object.assign(
+    (
+      ta: boolean,
+      tb: boolean,
+      m: number,
+      n: number,
+      k: number,
+      a: number,
+      lda: number,
+      b: number,
+      ldb: number,
+      c: number,
+      ldc: number,
+    ) => {
       if (ldc !== n) throw new Error(`simd gemm: ldc ${ldc} must equal n ${n}`);
       const p = scratch(4 * packFloats(n, k));
-      raw(a, b, c, m, n, k, ta ? 1 : lda, ta ? lda : 1, tb ? 1 : ldb, tb ? ldb : 1, p);
+      raw(a, b, c, m, n, k, ...strides(ta, tb, lda, ldb), p);
     },
-  };
+    {
+      batch: (
+        ta: boolean,
+        tb: boolean,
+        m: number,
+        n: number,
+        k: number,
+        a: number,
+        lda: number,
+        b: number,
+        ldb: number,
+        c: number,
+        ldc: number,
+        count: number,
+        strideA: number,
+        strideB: number,
+        strideC: number,
+      ) => {
+        if (ldc !== n) throw new Error(`simd gemm: ldc ${ldc} must equal n ${n}`);
+        const p = scratch(4 * packFloats(n, k));
+        rawBatch(
+          a,
+          b,
+          c,
+          m,
+          n,
+          k,
+          ...strides(ta, tb, lda, ldb),
+          p,
+          count,
+          strideA,
+          strideB,
+          strideC,
+        );
+      },
+    },
+  );
+  return { gemm };
 }

@@ -65,6 +65,11 @@ export interface ForwardOptions {
   readonly dropoutSeed?: number;
   /** Only compute logits for the last position ([B, 1, V]). Default false. */
   readonly lastOnly?: boolean;
+  /**
+   * Only compute logits for these positions: [N] int32 flat indices b * T + t. The result is
+   * then [N, V] (the final norm and LM head run on those rows only).
+   */
+  readonly rows?: tf.Tensor;
 }
 
 /** Position ids [B, T] for the new tokens: count of real tokens before each one. */
@@ -75,8 +80,8 @@ function positionIds(b: number, t: number, past: number, mask: tf.Tensor | undef
 }
 
 /**
- * Logits of the decoder for `inputIds` [B, T] (int32): [B, T, V], or [B, 1, V] with
- * `lastOnly`. Pure in the parameters; wrap in `tf.tidy` (or differentiate through it).
+ * Logits of the decoder for `inputIds` [B, T] (int32): [B, T, V], [B, 1, V] with
+ * `lastOnly`, or [N, V] with `rows`. Pure in the parameters; wrap in `tf.tidy` (or differentiate through it).
  *
  * @example
  * ```ts
@@ -141,6 +146,11 @@ export function forward(
     if (opts.hiddenHook) h = opts.hiddenHook(i, h);
   }
   if (cache) cache.length = past + t;
+  if (opts.rows) {
+    const picked = tf.gather(tf.reshape(h, [b * t, c.hiddenSize]), opts.rows); // [N, C]
+    const normed = rmsNorm(picked, need(p, "model.norm.weight"), c.rmsNormEps); // [N, C]
+    return tf.matMul(normed as tf.Tensor2D, lmHead(c, p) as tf.Tensor2D, false, true); // [N, V]
+  }
   if (opts.lastOnly) h = tf.slice(h, [0, t - 1, 0], [b, 1, c.hiddenSize]); // [B, 1, C]
   h = rmsNorm(h, need(p, "model.norm.weight"), c.rmsNormEps); // [B, T, C]
   const tt = h.shape[1]!;

@@ -5,8 +5,14 @@
  *
  * @module
  */
-import type { tf } from "../../backends/mod.ts";
-import { causalLmLoss, forward, type ModelConfig, type Params } from "../model/mod.ts";
+import { tf } from "../../backends/mod.ts";
+import {
+  causalLmLoss,
+  forward,
+  type ModelConfig,
+  type Params,
+  targetPositions,
+} from "../model/mod.ts";
 import type { LoraAdapter } from "../lora/mod.ts";
 import type { LossOptions, TrainingProblem } from "../train/mod.ts";
 import { batchTokens, type LmArrays } from "./tokenize.ts";
@@ -33,10 +39,16 @@ export function lmProblem(input: LmProblemInput): TrainingProblem<LmArrays> {
     trainable: adapter.trainable(),
     loss(batch: LmArrays, opts?: LossOptions): tf.Scalar {
       const t = tensors(batch);
+      const targets = targetPositions(batch.labels);
       return causalLmLoss(config, base, {
         inputIds: t.inputIds, // [B, T]
         labels: t.labels!, // [B, T]
         attentionMask: t.attentionMask, // [B, T]
+        // LM head and cross-entropy on the target positions only (prompt tokens are not).
+        targets: {
+          rows: tf.tensor1d(targets.rows, "int32"), // [N]
+          ids: tf.tensor1d(targets.ids, "int32"), // [N]
+        },
       }, {
         adapters: [adapter],
         training: true,
