@@ -246,7 +246,10 @@ export async function writeReport(dir: URL, r: BenchReport): Promise<string[]> {
   if (r.trainStep) {
     await put("train_step.json", JSON.stringify({ ...meta, ...r.trainStep }, null, 2) + "\n");
   }
-  if (r.peer) await put("peer.json", JSON.stringify({ ...meta, ...r.peer }, null, 2) + "\n");
+  if (r.peer) {
+    await put("peer.json", JSON.stringify({ ...meta, ...r.peer }, null, 2) + "\n");
+    await put("peer.md", `# Against PyTorch (${r.date})\n\n${peerBenchMarkdown(r.peer)}`);
+  }
   if (r.model !== undefined) {
     await put("model.json", JSON.stringify({ ...meta, model: r.model }, null, 2) + "\n");
   }

@@ -133,9 +133,9 @@ export function causalLmLoss(
   opts: ForwardOptions = {},
 ): tf.Scalar {
   const fwd = { ...opts, attentionMask: batch.attentionMask };
-  if (batch.targets) {
+  // With no target row the full path still gives 0, connected to the weights (autodiff needs it).
+  if (batch.targets && batch.targets.rows.shape[0]! > 0) {
     const n = batch.targets.rows.shape[0]!;
-    if (n === 0) return tf.scalar(0);
     const logits = forward(c, p, batch.inputIds, { ...fwd, rows: batch.targets.rows }); // [N, V]
     return crossEntropy(logits, batch.targets.ids, tf.ones([n]));
   }
