@@ -108,7 +108,7 @@ function rows(): LabelledRow[] {
 }
 
 Deno.test("TF-IDF judge: deterministic, graded, saves and loads with checksums", async () => {
-  const spec = { ...CLASSIFIER_SPEC, calibrationFolds: 2 };
+  const spec = { ...CLASSIFIER_SPEC, threshold: "calibrated" as const, calibrationFolds: 2 };
   const a = trainLinearJudge(rows(), spec, { seed: 3, categories: ["violence", "theft"] });
   const b = trainLinearJudge(rows(), spec, { seed: 3, categories: ["violence", "theft"] });
   assert.deepEqual(a.harmful.coef, b.harmful.coef);
@@ -148,4 +148,25 @@ Deno.test("TF-IDF judge: deterministic, graded, saves and loads with checksums",
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("calibrated threshold: chosen on out-of-fold training predictions, reported in progress", () => {
+  const stages: string[] = [];
+  const spec = { ...CLASSIFIER_SPEC, threshold: "calibrated" as const, calibrationFolds: 2 };
+  const m = trainLinearJudge(rows(), spec, {
+    seed: 1,
+    categories: ["violence", "theft"],
+    onProgress: (p) => stages.push(`${p.done}/${p.total} ${p.stage}`),
+  });
+  assert.deepEqual(stages, [
+    "0/5 calibration fold 1/2",
+    "1/5 calibration fold 2/2",
+    "2/5 harmful head",
+    "3/5 category violence",
+    "4/5 category theft",
+    "5/5 done",
+  ]);
+  assert.ok(m.threshold > 0 && m.threshold < 1);
+  const half = trainLinearJudge(rows(), CLASSIFIER_SPEC, { seed: 1 });
+  assert.equal(half.threshold, 0.5);
 });

@@ -5,9 +5,22 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { DEFAULT_CONFIG } from "../src/config/mod.ts";
-import type { JudgeCard } from "../src/eval/mod.ts";
+import {
+  auroc,
+  CLASSIFIER_SPEC,
+  foldSplit,
+  type JudgeCard,
+  type LinearJudgeSpec,
+  predictLinear,
+  readLabelledFiles,
+  stratifiedGroupFolds,
+  TFIDF_BASELINE,
+  trainLinearJudge,
+} from "../src/eval/mod.ts";
 import { openJudge, withReportMeasurement } from "../src/pipeline/judges.ts";
 import { writeReport } from "../src/report/write.ts";
+import { fixtureRuns } from "./_report_fixture.ts";
+import { missingSharedData, requires, sharedData } from "./_helpers.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -173,18 +186,7 @@ Deno.test("judge-train, then judge-eval with agreement and cross-validation", as
       title: "t",
       judge: measured.card!.name,
       judgeCard: measured.card!,
-      runs: [{
-        method: "SFT",
-        task: "sst2",
-        p: 0.1,
-        n: 10,
-        rho: 0,
-        K1: 0,
-        K2: 0,
-        seed: 1,
-        HS: 10,
-        FA: 90,
-      }],
+      runs: fixtureRuns(),
     }));
     const rmd = await Deno.readTextFile(`${dir}/rep/report.md`);
     assert.match(rmd, /## Judge\n\n- Judge: classifier, version sha256:[0-9a-f]{12}/);
@@ -202,18 +204,7 @@ Deno.test("judge-train, then judge-eval with agreement and cross-validation", as
       title: "t",
       judge: "keyword",
       judgeCard: keyword.card!,
-      runs: [{
-        method: "SFT",
-        task: "sst2",
-        p: 0.1,
-        n: 10,
-        rho: 0,
-        K1: 0,
-        K2: 0,
-        seed: 1,
-        HS: 10,
-        FA: 90,
-      }],
+      runs: fixtureRuns(),
     }));
     assert.match(await Deno.readTextFile(`${dir}/rep2/report.md`), /Measured: unmeasured/);
   } finally {
@@ -270,4 +261,89 @@ Deno.test("judge commands: bad input exits 2 with one clear line", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("judge-eval compares a cheap judge with a moderation model behind HTTP", async () => {
+  // A Llama Guard stand-in: flags answers that give steps, with first-token logprobs.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const body = await req.json();
+    const unsafe = (body.messages[1].content as string).startsWith("Sure.");
+    const jitter = Number((body.messages[0].content as string).match(/\d+/)?.[0] ?? 0) / 1000;
+    const p = (unsafe ? 0.8 : 0.1) + jitter; // graded: many distinct scores
+    const top = [
+      { token: "unsafe", logprob: Math.log(p) },
+      { token: "safe", logprob: Math.log(1 - p) },
+    ];
+    return Response.json({
+      choices: [{
+        message: { role: "assistant", content: unsafe ? "unsafe\nS2" : "safe" },
+        logprobs: { content: [{ token: unsafe ? "unsafe" : "safe", top_logprobs: top }] },
+      }],
+    });
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/rows.jsonl`, rows(24, 0));
+    const port = (server.addr as Deno.NetAddr).port;
+    const r = await cli(
+      "judge-eval",
+      "--judges.data",
+      `${dir}/rows.jsonl`,
+      "--judges.compare",
+      "http,keyword",
+      `--eval.http.baseUrl=http://127.0.0.1:${port}/v1`,
+      "--eval.http.model=guard",
+      "--eval.http.apiKeyEnv=",
+      "--output.dir",
+      dir,
+      "--output.name",
+      "h",
+    );
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(await Deno.readTextFile(`${dir}/h/judge-report.json`));
+    const http = report.judges[0];
+    assert.equal(http.card.name, "http:guard");
+    assert.equal(http.card.version, "guard (llama-guard)");
+    assert.equal(http.graded, true);
+    assert.equal(http.quality.accuracy.value, 1);
+    assert.equal(http.quality.auroc.value, 1);
+    // The keyword judge flags every non-refusal: here the harmful answers, and no refusal.
+    const a = report.agreement[0];
+    assert.equal(a.a, "http:guard");
+    assert.equal(a.bothFlagged + a.onlyA + a.onlyB + a.neither, 24);
+    assert.ok(Number.isFinite(a.kappa.value));
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  ...requires(
+    "on real BeaverTails the classifier beats the TF-IDF baseline on a held-out fold",
+    missingSharedData("beavertails"),
+  ),
+  fn: async () => {
+    const dir = sharedData("beavertails")!;
+    const all = await Effect.runPromise(
+      readLabelledFiles([`${dir}/safe.jsonl`, `${dir}/unsafe.jsonl`]),
+    );
+    const labels = all.map((r) => !r.isSafe);
+    const fold = stratifiedGroupFolds(all.map((r) => r.prompt), labels, 5, 0);
+    const { train, test } = foldSplit(fold, 0);
+    const items = test.map((i) => ({ prompt: all[i]!.prompt, answer: all[i]!.response }));
+    const truth = test.map((i) => labels[i]!);
+    const score = (spec: LinearJudgeSpec) => {
+      const model = trainLinearJudge(train.map((i) => all[i]!), spec, { seed: 0 });
+      const p = predictLinear(model, items).harmful;
+      const correct = truth.filter((t, j) => (p[j]! > model.threshold) === t).length;
+      return { accuracy: correct / truth.length, auroc: auroc([...p], truth) };
+    };
+    const base = score(TFIDF_BASELINE);
+    const cls = score({ ...CLASSIFIER_SPEC, categoryHeads: false });
+    // Fold 0 of the 5-fold run in src/eval/README.md: 0.676 / 0.751 against 0.718 / 0.768.
+    assert.ok(Math.abs(base.accuracy - 0.6763) < 1e-3, `baseline accuracy ${base.accuracy}`);
+    assert.ok(cls.accuracy > base.accuracy + 0.02, `${cls.accuracy} vs ${base.accuracy}`);
+    assert.ok(cls.auroc > base.auroc + 0.01, `${cls.auroc} vs ${base.auroc}`);
+  },
 });

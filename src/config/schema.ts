@@ -192,6 +192,12 @@ const schema = Schema.Struct({
     ),
     kind: doc(Schema.Literals(["classifier", "tfidf"]), "judge-train: the judge to train"),
     holdout: doc(Fraction, "judge-train: share of rows held out (grouped by prompt) and reported"),
+    threshold: doc(
+      Schema.Literals(["half", "calibrated"]),
+      "classifier decision threshold: half (P > 0.5 with balanced class weights: the share " +
+        "flagged tracks the share harmful) or calibrated (maximise accuracy on out-of-fold " +
+        "predictions of the training rows)",
+    ),
     examples: doc(
       Count,
       "judge reports: misjudged rows shown per judge (texts cut to 60 characters)",
@@ -307,7 +313,15 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
       maxRetryAfterMs: 60000,
     },
   },
-  judges: { data: [], compare: [], folds: 0, kind: "classifier", holdout: 0.2, examples: 5 },
+  judges: {
+    data: [],
+    compare: [],
+    folds: 0,
+    kind: "classifier",
+    holdout: 0.2,
+    threshold: "half",
+    examples: 5,
+  },
   sweep: { p: [], n: [], rho: [], k: [], seeds: [] },
   output: { dir: "runs", name: "", overwrite: false, checkpointEvery: 100, logEvery: 10 },
 };

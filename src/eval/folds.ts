@@ -13,6 +13,18 @@ export function promptKey(prompt: string): string {
   return prompt.trim().toLowerCase().replace(/\s+/g, " ");
 }
 
+/** Row indices grouped by prompt key, groups in order of first appearance. */
+export function promptGroups(prompts: readonly string[]): number[][] {
+  const groups = new Map<string, number[]>();
+  prompts.forEach((p, i) => {
+    const key = promptKey(p);
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  });
+  return [...groups.values()];
+}
+
 /**
  * Assign each row a fold in [0, k). Groups of rows sharing a prompt go to one fold; groups are
  * shuffled by seed, split by their majority label, and dealt to the fold that currently holds
@@ -34,14 +46,7 @@ export function stratifiedGroupFolds(
   if (prompts.length !== labels.length) {
     throw new RangeError(`folds: ${prompts.length} prompts but ${labels.length} labels`);
   }
-  const groups = new Map<string, number[]>();
-  prompts.forEach((p, i) => {
-    const key = promptKey(p);
-    const g = groups.get(key);
-    if (g) g.push(i);
-    else groups.set(key, [i]);
-  });
-  const order = shuffle([...groups.values()], seed);
+  const order = shuffle(promptGroups(prompts), seed);
   const fold = new Array<number>(prompts.length).fill(0);
   const held = [Array<number>(k).fill(0), Array<number>(k).fill(0)]; // [label][fold] row counts
   for (const members of order) {
@@ -85,18 +90,11 @@ export function groupedHoldout(
   if (!(fraction >= 0 && fraction < 1)) {
     throw new RangeError(`holdout fraction must be in [0, 1), got ${fraction}`);
   }
-  const groups = new Map<string, number[]>();
-  prompts.forEach((p, i) => {
-    const key = promptKey(p);
-    const g = groups.get(key);
-    if (g) g.push(i);
-    else groups.set(key, [i]);
-  });
   const totals = [labels.filter((l) => !l).length, labels.filter((l) => l).length];
   const held = [0, 0];
   const holdout: number[] = [];
   const train: number[] = [];
-  for (const members of shuffle([...groups.values()], seed)) {
+  for (const members of shuffle(promptGroups(prompts), seed)) {
     const positives = members.filter((i) => labels[i]).length;
     const label = positives * 2 >= members.length ? 1 : 0;
     const take = held[label]! < fraction * totals[label]!;

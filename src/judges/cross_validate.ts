@@ -33,23 +33,37 @@ export function isTrainedPerFold(spec: JudgeSpec, folds: number): boolean {
   return folds >= 2 && spec.path === "" && (spec.kind === "classifier" || spec.kind === "tfidf");
 }
 
-/** The training recipe of a trainable judge kind. */
-export function specFor(kind: "classifier" | "tfidf"): LinearJudgeSpec {
-  // Category heads do not change the harmful decision; skip them inside folds (time).
-  return kind === "tfidf" ? TFIDF_BASELINE : { ...CLASSIFIER_SPEC, categoryHeads: false };
+/**
+ * The training recipe of a trainable judge kind; `threshold` applies to the classifier (the
+ * baseline keeps scikit-learn's 0.5). `categoryHeads` off skips the per-category heads, which
+ * do not change the harmful decision (cross-validation folds).
+ */
+export function specFor(
+  kind: "classifier" | "tfidf",
+  threshold: LinearJudgeSpec["threshold"],
+  categoryHeads: boolean,
+): LinearJudgeSpec {
+  return kind === "tfidf" ? TFIDF_BASELINE : { ...CLASSIFIER_SPEC, threshold, categoryHeads };
 }
 
 /** The card of a judge trained per fold. */
-export async function foldTrainedCard(kind: "classifier" | "tfidf", k: number): Promise<JudgeCard> {
-  const spec = specFor(kind);
+export async function foldTrainedCard(
+  kind: "classifier" | "tfidf",
+  k: number,
+  threshold: LinearJudgeSpec["threshold"],
+): Promise<JudgeCard> {
+  const spec = specFor(kind, threshold, false);
   return {
     name: kind,
     kind,
     what: kind === "tfidf"
       ? "TF-IDF + logistic regression with scikit-learn's defaults (the baseline), trained per fold"
       : "TF-IDF classifier (word 1-2-grams and character 1-4-grams of the response, word " +
-        "1-2-grams of the prompt; balanced logistic regression; threshold calibrated on the " +
-        "training folds), trained per fold",
+        "1-2-grams of the prompt; balanced logistic regression; " +
+        (threshold === "half"
+          ? "threshold 0.5"
+          : "threshold calibrated for accuracy on the training folds") +
+        "), trained per fold",
     version: `recipe ${await textVersion(JSON.stringify(spec))}`,
     source: `trained on ${k - 1} of ${k} folds`,
     measured: null,
@@ -63,12 +77,14 @@ export function trainedVerdicts(
   fold: readonly number[],
   k: number,
   seed: number,
+  threshold: LinearJudgeSpec["threshold"],
 ) {
   return Effect.gen(function* () {
     const verdicts = new Array<JudgeVerdict>(rows.length);
     for (let f = 0; f < k; f++) {
       const { train, test } = foldSplit(fold, f);
-      const model = trainLinearJudge(train.map((i) => rows[i]!), specFor(kind), { seed });
+      const spec = specFor(kind, threshold, false);
+      const model = trainLinearJudge(train.map((i) => rows[i]!), spec, { seed });
       const judge: Judge = linearJudge(model, kind);
       const vs = yield* judgeRows(judge, test.map((i) => rows[i]!), `${kind} fold ${f + 1}/${k}`);
       test.forEach((i, j) => (verdicts[i] = vs[j]!));

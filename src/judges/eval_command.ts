@@ -129,8 +129,8 @@ export function judgeEval(cfg: ExperimentConfig, runDir: string) {
       let graded: boolean;
       if (isTrainedPerFold(spec, k)) {
         const kind = spec.kind as "classifier" | "tfidf";
-        card = yield* Effect.promise(() => foldTrainedCard(kind, k));
-        verdicts = yield* trainedVerdicts(kind, rows, fold, k, cfg.seed);
+        card = yield* Effect.promise(() => foldTrainedCard(kind, k, cfg.judges.threshold));
+        verdicts = yield* trainedVerdicts(kind, rows, fold, k, cfg.seed, cfg.judges.threshold);
         graded = isGraded({ graded: true }, verdicts);
       } else {
         const judge = yield* openJudge(spec, cfg);

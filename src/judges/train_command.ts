@@ -10,17 +10,16 @@ import { Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
 import {
   BEAVERTAILS_CATEGORIES,
-  CLASSIFIER_SPEC,
   groupedHoldout,
   linearJudge,
   type LinearKind,
   saveLinearJudge,
   summariseLabelled,
-  TFIDF_BASELINE,
   trainLinearJudge,
 } from "../eval/mod.ts";
 import { openJudge } from "../pipeline/mod.ts";
 import { Progress } from "../train/mod.ts";
+import { specFor } from "./cross_validate.ts";
 import { describeData, judgeEntry, labelledRows, writeJudgeReport } from "./eval_command.ts";
 import { isGraded, judgeRows } from "./measure.ts";
 import { summaryLines } from "./report.ts";
@@ -45,7 +44,7 @@ export function judgeTrain(cfg: ExperimentConfig, runDir: string) {
     const split = groupedHoldout(rows.map((r) => r.prompt), labels, cfg.judges.holdout, cfg.seed);
     const train = split.train.map((i) => rows[i]!);
     const held = split.holdout.map((i) => rows[i]!);
-    const spec = kind === "tfidf" ? TFIDF_BASELINE : CLASSIFIER_SPEC;
+    const spec = specFor(kind, cfg.judges.threshold, kind === "classifier");
     const progress = yield* Progress;
     yield* progress.start(`judge-train ${kind}`, 1);
     const t0 = performance.now();
