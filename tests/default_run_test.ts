@@ -70,6 +70,13 @@ Deno.test({
     assert.equal(lisa.steps, 6);
     const report = await Deno.readTextFile(`${out}/default/report.html`);
     assert.ok(report.includes("<svg"), "the report has charts");
+    // The judge card: the embedded judge, its checksum, and where it was measured.
+    assert.match(report, /<ul id="judge-card">/);
+    const md = await Deno.readTextFile(`${out}/default/report.md`);
+    assert.match(md, /- Judge: classifier \(embedded\), version sha256:[0-9a-f]{12}/);
+    assert.match(md, /- Measured: accuracy .* held-out split of its training rows/);
+    const json = JSON.parse(await Deno.readTextFile(`${out}/default/report.json`));
+    assert.equal(json.judgeCard.kind, "classifier");
     await Deno.remove(out, { recursive: true });
   },
 });

@@ -300,10 +300,10 @@ export function runPipeline(
 ): Effect.Effect<ExperimentResult, PipelineError, Backend> {
   return Effect.gen(function* () {
     const rows: ModelRow[] = [];
-    const dataSummary = yield* Effect.scoped(Effect.gen(function* () {
+    const { dataSummary, judgeCard } = yield* Effect.scoped(Effect.gen(function* () {
       const prep = yield* prepareExperiment(cfg, command);
       yield* runPhases(cfg, prep, runDir, command, rows);
-      return prep.dataSummary;
+      return { dataSummary: prep.dataSummary, judgeCard: prep.judge?.card };
     }));
     const result: ExperimentResult = { runDir, rows, data: dataSummary };
     yield* writeJsonFile(`${runDir}/metrics.json`, result);
@@ -311,7 +311,7 @@ export function runPipeline(
       const input = yield* attemptIO(
         runDir,
         "read the training logs of",
-        () => experimentReport(cfg, runDir, rows),
+        () => experimentReport(cfg, runDir, rows, judgeCard),
       );
       yield* writeReport(runDir, input);
     }
