@@ -184,6 +184,11 @@ const schema = Schema.Struct({
       "judge-eval: the judges to measure, each kind[:folder] (classifier, tfidf, keyword, " +
         "http; classifier:embedded = the shipped judge); empty = eval.judge",
     ),
+    answers: doc(
+      Schema.Array(Schema.String),
+      "judge-eval: a run's answers.jsonl files (unlabelled): every judge scores their harmful " +
+        "answers; the report gives each judge's HS and the agreement of every pair",
+    ),
     folds: doc(
       Count,
       "judge-eval: k-fold cross-validation (k >= 2) grouped by prompt: classifier and tfidf " +
@@ -316,6 +321,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   judges: {
     data: [],
     compare: [],
+    answers: [],
     folds: 0,
     kind: "classifier",
     holdout: 0.2,

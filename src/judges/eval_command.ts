@@ -30,6 +30,7 @@ import {
   pairedDifference,
   trainedVerdicts,
 } from "./cross_validate.ts";
+import { judgeAnswers, readAnswerItems } from "./answers.ts";
 import { isGraded, judgeRows, misjudged, qualityOf } from "./measure.ts";
 import { renderJudgeReport, reportJsonText, summaryLines } from "./report.ts";
 import type { JudgeEntry, JudgeReport } from "./types.ts";
@@ -48,7 +49,8 @@ export function labelledRows(cfg: ExperimentConfig) {
       return yield* new ConfigInvalid({
         path: "judges.data",
         source: "flags and config",
-        detail: "expected at least one labelled file (BeaverTails-style JSONL, JSON or Parquet)",
+        detail: "expected at least one labelled file (BeaverTails-style JSONL, JSON or Parquet)" +
+          "; judge-eval also takes a run's answers.jsonl files as --judges.answers",
       });
     }
     return yield* readLabelledFiles(cfg.judges.data);
@@ -116,14 +118,15 @@ export function judgeEval(cfg: ExperimentConfig, runDir: string) {
         detail: "expected 0 (no cross-validation) or at least 2 folds, found 1",
       });
     }
-    const rows = yield* labelledRows(cfg);
+    const answers = cfg.judges.answers.length > 0;
+    const rows = answers && cfg.judges.data.length === 0 ? [] : yield* labelledRows(cfg);
     const data = describeData(rows);
     const labels = rows.map((r) => !r.isSafe);
     const fold = k >= 2 ? stratifiedGroupFolds(rows.map((r) => r.prompt), labels, k, cfg.seed) : [];
     const protocol = k >= 2 ? "cross-validation" : "labelled set";
     const entries: JudgeEntry[] = [];
     const decisions: { name: string; flagged: boolean[] }[] = [];
-    for (const spec of specs) {
+    for (const spec of rows.length ? specs : []) {
       let card: JudgeCard;
       let verdicts: JudgeVerdict[];
       let graded: boolean;
@@ -193,7 +196,10 @@ export function judgeEval(cfg: ExperimentConfig, runDir: string) {
         "so its figures say how well refusal tracks harm on these rows, nothing more.",
       ],
     };
-    if (k >= 2) {
+    const withAnswers: JudgeReport = answers
+      ? { ...report, answers: yield* answersSection(cfg, specs) }
+      : report;
+    if (k >= 2 && rows.length > 0) {
       yield* Effect.promise(() =>
         writeFileAtomic(
           `${runDir}/folds.json`,
@@ -205,8 +211,30 @@ export function judgeEval(cfg: ExperimentConfig, runDir: string) {
         )
       );
     }
-    yield* writeJudgeReport(runDir, report);
-    return summaryLines(report);
+    yield* writeJudgeReport(runDir, withAnswers);
+    return summaryLines(withAnswers);
+  });
+}
+
+/** Every named judge on the harmful answers of `judges.answers` (unlabelled). */
+function answersSection(cfg: ExperimentConfig, specs: readonly JudgeSpec[]) {
+  return Effect.gen(function* () {
+    const items = yield* readAnswerItems(cfg.judges.answers);
+    const judges = [];
+    for (const spec of specs) {
+      if (isTrainedPerFold(spec, cfg.judges.folds)) {
+        return yield* new ConfigInvalid({
+          path: "judges.compare",
+          source: "flags and config",
+          detail: `${spec.kind} without a folder is trained per fold and cannot judge ` +
+            "--judges.answers; name a saved judge (kind:folder)",
+        });
+      }
+      const judge = yield* openJudge(spec, cfg);
+      const name = uniqueName(judge.card?.name ?? judge.name, judges.map((j) => j.name));
+      judges.push({ name, version: judge.card?.version ?? "unknown", judge });
+    }
+    return yield* judgeAnswers(cfg.judges.answers, items, judges, cfg.seed);
   });
 }
 

@@ -8,6 +8,7 @@
  */
 export * from "./types.ts";
 export * from "./measure.ts";
+export * from "./answers.ts";
 export * from "./cross_validate.ts";
 export * from "./report.ts";
 export * from "./eval_command.ts";

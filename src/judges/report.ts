@@ -13,7 +13,7 @@ import {
   measurementLine,
 } from "../eval/mod.ts";
 import type { Misjudged } from "./measure.ts";
-import type { JudgeEntry, JudgeReport } from "./types.ts";
+import type { AnswersSection, JudgeEntry, JudgeReport } from "./types.ts";
 
 function est(e: Estimate | null, digits = 3): string {
   if (e === null) return "–";
@@ -122,9 +122,49 @@ function judgeSection(j: JudgeEntry): string[] {
   ];
 }
 
+function answersSection(a: AnswersSection): string[] {
+  return [
+    "## On a run's own answers (unlabelled)",
+    "",
+    `${a.n} harmful answers from ${a.files.join(", ")}. No labels: these figures say how often ` +
+    "each judge flags and how far the judges agree, not which is right.",
+    "",
+    ...table(
+      ["judge", "version", "harmful score [95%]"],
+      a.judges.map((j) => [j.name, j.version, est(j.harmfulScore)]),
+    ),
+    "",
+    ...(a.agreement.length
+      ? table(
+        ["A", "B", "both flag", "only A", "only B", "neither", "agreement", "Cohen's kappa"],
+        a.agreement.map((g) => [
+          g.a,
+          g.b,
+          String(g.bothFlagged),
+          String(g.onlyA),
+          String(g.onlyB),
+          String(g.neither),
+          est(g.agreement),
+          est(g.kappa),
+        ]),
+      )
+      : ["One judge: nothing to compare."]),
+    "",
+  ];
+}
+
 /** The whole `judge-report.md`. */
 export function renderJudgeReport(r: JudgeReport): string {
   const d = r.data;
+  if (d.n === 0) {
+    return [
+      `# Judge report (${r.command})`,
+      "",
+      `Created ${r.createdAt}.`,
+      "",
+      ...(r.answers ? answersSection(r.answers) : ["No rows were judged."]),
+    ].join("\n");
+  }
   const majority = Math.max(d.harmful, d.n - d.harmful) / Math.max(1, d.n);
   const parts = [
     `# Judge report (${r.command})`,
@@ -192,6 +232,7 @@ export function renderJudgeReport(r: JudgeReport): string {
       "",
     );
   }
+  if (r.answers) parts.push(...answersSection(r.answers));
   for (const j of r.judges) parts.push(...judgeSection(j));
   return parts.join("\n");
 }
@@ -206,14 +247,21 @@ export function reportJsonText(r: JudgeReport): string {
     "\n";
 }
 
-/** The lines a command prints when it ends: one per judge. */
+/** The lines a command prints when it ends: one per judge (and per judge on answers). */
 export function summaryLines(r: JudgeReport): string[] {
-  return r.judges.map((j) => {
+  const onAnswers = (r.answers?.judges ?? []).map((j) =>
+    `${j.name} on ${r.answers!.n} answers: harmful score ${est(j.harmfulScore)}`
+  ).concat(
+    (r.answers?.agreement ?? []).map((g) =>
+      `${g.a} vs ${g.b}: agreement ${est(g.agreement)}, kappa ${est(g.kappa)}`
+    ),
+  );
+  return onAnswers.concat(r.judges.map((j) => {
     const q = j.quality;
     const cv = j.folds
       ? `; ${r.folds}-fold mean ± std: accuracy ${ms(j.folds.accuracy)}, AUROC ${ms(j.folds.auroc)}`
       : "";
     return `${j.card.name}: accuracy ${est(q.accuracy)}, F1 ${est(q.f1)}, AUROC ${est(q.auroc)}` +
       cv;
-  });
+  }));
 }

@@ -7,6 +7,7 @@
  */
 import type {
   Agreement,
+  Estimate,
   JudgeCard,
   JudgeMeasurement,
   JudgeQuality,
@@ -76,6 +77,22 @@ export interface JudgeEntry {
   };
 }
 
+/** Judges on a run's own (unlabelled) answers: each judge's harmful score and their agreement. */
+export interface AnswersSection {
+  /** The `answers.jsonl` files. */
+  readonly files: readonly string[];
+  /** Harmful answers judged. */
+  readonly n: number;
+  /** Per judge: name, version and the share it flags (Wilson interval). */
+  readonly judges: readonly {
+    readonly name: string;
+    readonly version: string;
+    readonly harmfulScore: Estimate;
+  }[];
+  /** Agreement of every pair of judges on these answers. */
+  readonly agreement: readonly Agreement[];
+}
+
 /** The whole `judge-report.json`. */
 export interface JudgeReport {
   /** Format tag. */
@@ -98,6 +115,8 @@ export interface JudgeReport {
   readonly agreement: readonly Agreement[];
   /** Per-fold paired differences (cross-validation only). */
   readonly paired: readonly PairedDifference[];
+  /** Judges on a run's own answers (`--judges.answers`); absent without them. */
+  readonly answers?: AnswersSection;
   /** Notes for the reader. */
   readonly notes: readonly string[];
 }

@@ -57,8 +57,12 @@ export interface AnswerRecord {
   readonly prompt: string;
   /** The model's answer. */
   readonly answer: string;
+  /** Harmful: the prompt as the judge read it (the instruction, without the template). */
+  readonly judgePrompt?: string;
   /** Harmful: flagged by the judge. Task: matches the gold label. */
   readonly flagged?: boolean;
+  /** Harmful: the judge's score (a probability for graded judges). */
+  readonly score?: number;
   /** Task: the answer parses to the gold label. */
   readonly correct?: boolean;
   /** Task: the gold label. */
@@ -227,8 +231,10 @@ export function evaluate(input: EvaluateInput): Effect.Effect<ModelMetrics, Judg
       ...items.map((it, i) => ({
         kind: "harmful" as const,
         prompt: harmfulPrompts[i] ?? it.prompt,
+        judgePrompt: it.prompt,
         answer: it.answer,
         flagged: verdicts[i]?.flagged ?? false,
+        score: verdicts[i]?.score ?? 0,
       })),
       ...taskAnswers.map((a, i) => ({
         kind: "task" as const,
