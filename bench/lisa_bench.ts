@@ -11,6 +11,7 @@
  * @module
  */
 import { Effect } from "effect";
+import { benchFlags } from "./_flags.ts";
 import { Backend, type BackendName, initBackend, tf } from "../backends/mod.ts";
 import { generate } from "../src/generate/mod.ts";
 import { createAdapter } from "../src/lora/mod.ts";
@@ -205,12 +206,8 @@ export function lisaBenchTable(r: LisaBenchResult): string {
 }
 
 if (import.meta.main) {
-  const backend = Deno.args.find((a) => a.startsWith("--backend="))?.slice(10) as
-    | BackendName
-    | undefined;
-  const r = await runLisaBench({
-    quick: Deno.args.includes("--quick"),
-    ...(backend ? { backend } : {}),
-  });
+  const flags = benchFlags("lisa_bench", { values: ["backend"], switches: ["quick"] });
+  const backend = flags.get("backend") as BackendName | undefined;
+  const r = await runLisaBench({ quick: flags.has("quick"), ...(backend ? { backend } : {}) });
   console.log(lisaBenchTable(r));
 }

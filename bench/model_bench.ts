@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { benchFlags } from "./_flags.ts";
 import { type BackendName, initBackend, probeAll, tf } from "../backends/mod.ts";
 import { generate } from "../src/generate/mod.ts";
 import { createAdapter } from "../src/lora/mod.ts";
@@ -164,10 +165,7 @@ export async function runModelBench(opts: ModelBenchOptions = {}): Promise<Model
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--backends");
-  const arg = i >= 0
-    ? Deno.args[i + 1]
-    : Deno.args.find((a) => a.startsWith("--backends="))?.slice(11);
+  const arg = benchFlags("model_bench", { values: ["backends"], switches: [] }).get("backends");
   const backends = arg ? (arg.split(",").map((s) => s.trim()) as BackendName[]) : undefined;
   const rows = await runModelBench(backends ? { backends } : {});
   console.log(modelBenchTable(rows));

@@ -23,6 +23,7 @@
  */
 import { BACKEND_NAMES, type BackendName, probeAll } from "../backends/mod.ts";
 import { openBlas } from "../backends/native/blas.ts";
+import { benchFlags } from "./_flags.ts";
 import { type BenchReport, checkTargets, writeReport } from "./_report.ts";
 import { rawSgemm, runMatmulBench } from "./matmul_bench.ts";
 import { QUICK_SHAPE, REFERENCE_SHAPE, runTrainStepBench } from "./train_step_bench.ts";
@@ -47,17 +48,15 @@ const KNOWN = [
   "out",
 ];
 
-/** Parse `--key=value` / `--flag` arguments, rejecting unknown keys. */
+const SWITCHES = ["quick", "no-profile"];
+
+/**
+ * Parse the bench's flags with the CLI's parser (`--key=value`, `--key value`, switches);
+ * an unknown flag or a stray argument throws one line.
+ */
 export function parseFlags(args: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const a of args) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m || !KNOWN.includes(m[1]!)) {
-      throw new Error(`bench: unknown argument '${a}'; expected one of --${KNOWN.join(", --")}`);
-    }
-    out.set(m[1]!, m[2] ?? "true");
-  }
-  return out;
+  const spec = { values: KNOWN.filter((k) => !SWITCHES.includes(k)), switches: SWITCHES };
+  return new Map(benchFlags("bench", spec, args));
 }
 
 function list(v: string | undefined): string[] | undefined {

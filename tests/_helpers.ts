@@ -15,6 +15,8 @@ import {
   probeAll,
   tf,
 } from "../backends/mod.ts";
+import { COMMANDS } from "../src/cli/commands.ts";
+import { parseCommandLine, type ParsedCommandLine } from "../src/cli/parse.ts";
 
 let cached: BackendName[] | null = null;
 
@@ -91,4 +93,14 @@ export function seededValues(n: number, seed: number): Float32Array {
     out[i] = s / 2 ** 31 - 1;
   }
   return out;
+}
+
+/**
+ * A command line parsed by the CLI's own parser (`effect/cli`): the command and the config's
+ * sources, ready for `resolveConfig`. Throws on a usage error.
+ */
+export function commandLine(argv: readonly string[]): ParsedCommandLine {
+  const parsed = Effect.runSync(parseCommandLine(argv, COMMANDS.map((c) => c.name)));
+  if (!parsed) throw new Error("the parser answered by itself (--help or --version)");
+  return parsed;
 }

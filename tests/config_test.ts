@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
+import { commandLine } from "./_helpers.ts";
 import {
   CONFIG_FIELDS,
   ConfigInvalid,
@@ -7,7 +8,6 @@ import {
   DEFAULT_CONFIG,
   EMBEDDED_DATA_SIZES,
   EMBEDDED_PRESET,
-  parseArgs,
   resolveConfig,
 } from "../src/config/mod.ts";
 
@@ -54,7 +54,13 @@ Deno.test("load order: defaults, preset, file, values, then flags", async () => 
     JSON.stringify({ method: { rho: 0.5, name: "bso", finetuneSteps: 80 }, seed: 7 }),
   );
   const cfg = await resolve({
-    ...parseArgs(["--config", file, "--method.rho=2", "--finetune.lora.targets", "q_proj,k_proj"]),
+    ...commandLine([
+      "--config",
+      file,
+      "--method.rho=2",
+      "--finetune.lora.targets",
+      "q_proj,k_proj",
+    ]),
     values: { seed: 8, method: { rho: 3 } },
   });
   assert.equal(cfg.method.rho, 2); // the flag beats the values and the file
@@ -70,7 +76,7 @@ Deno.test("presets in one place: a library call and the CLI resolve the same exp
   // No arguments at all: the embedded model, so the embedded preset, exactly what
   // `deno task train --print-config` shows.
   const library = await resolve({});
-  const cli = await resolve(parseArgs([]));
+  const cli = await resolve(commandLine([]));
   assert.deepEqual(library, cli);
   assert.equal(library.eval.maxNewTokens, EMBEDDED_PRESET.eval.maxNewTokens);
   assert.equal(library.finetune.optim.lr, EMBEDDED_PRESET.finetune.optim.lr);
@@ -89,18 +95,22 @@ Deno.test("presets in one place: a library call and the CLI resolve the same exp
 });
 
 Deno.test("invalid values are rejected with the field path", async () => {
-  await rejects(resolveConfig(parseArgs(["--method.rho=-1"])), "method.rho", /greater than/);
-  await rejects(resolveConfig(parseArgs(["--data.p", "1.5"])), "data.p", /between 0 and 1/);
-  await rejects(resolveConfig(parseArgs(["--method.name=dpo"])), "method.name", /"lisa"/);
-  await rejects(resolveConfig(parseArgs(["--method.rho=abc"])), "method.rho", /expected a number/);
-  await rejects(resolveConfig(parseArgs(["--method.rh=1"])), "method.rh", /unknown option/);
+  await rejects(resolveConfig(commandLine(["--method.rho=-1"])), "method.rho", /greater than/);
+  await rejects(resolveConfig(commandLine(["--data.p", "1.5"])), "data.p", /between 0 and 1/);
+  await rejects(resolveConfig(commandLine(["--method.name=dpo"])), "method.name", /"lisa"/);
   await rejects(
-    resolveConfig(parseArgs(["--method.alignmentSteps=0", "--method.finetuneSteps=0"])),
+    resolveConfig(commandLine(["--method.rho=abc"])),
+    "method.rho",
+    /expected a number/,
+  );
+  await rejects(resolveConfig({ overrides: [["method.rh", "1"]] }), "method.rh", /unknown option/);
+  await rejects(
+    resolveConfig(commandLine(["--method.alignmentSteps=0", "--method.finetuneSteps=0"])),
     "method.alignmentSteps",
     /alignmentSteps \+ finetuneSteps > 0/,
   );
   await rejects(
-    resolveConfig(parseArgs(["--finetune.lora.targets=q_proj,qq_proj"])),
+    resolveConfig(commandLine(["--finetune.lora.targets=q_proj,qq_proj"])),
     "finetune.lora.targets.1",
     /q_proj/,
   );
@@ -110,16 +120,22 @@ Deno.test("unknown keys and bad JSON in a config file name the file", async () =
   const dir = await Deno.makeTempDir();
   const file = `${dir}/bad.json`;
   await Deno.writeTextFile(file, JSON.stringify({ method: { rho: 1, extra: true } }));
-  await rejects(resolveConfig(parseArgs(["--config", file])), "method.extra", /bad\.json/);
+  await rejects(resolveConfig(commandLine(["--config", file])), "method.extra", /bad\.json/);
   await Deno.writeTextFile(file, "{ not json");
-  await rejects(resolveConfig(parseArgs(["--config", file])), "", /not valid JSON/);
-  await rejects(resolveConfig(parseArgs(["--config", `${dir}/missing.json`])), "", /cannot read/);
+  await rejects(resolveConfig(commandLine(["--config", file])), "", /not valid JSON/);
+  await rejects(resolveConfig(commandLine(["--config", `${dir}/missing.json`])), "", /cannot read/);
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("parseArgs separates the command, switches and overrides", () => {
-  const a = parseArgs(["align", "--print-config", "--seed", "3", "--data.skipInvalid"]);
+Deno.test("the command line: the command, the switches and the overrides, flags on either side", () => {
+  const a = commandLine(["align", "--print-config", "--seed", "3", "--data.skipInvalid"]);
   assert.equal(a.command, "align");
   assert.equal(a.printConfig, true);
-  assert.deepEqual(a.overrides, [["seed", "3"], ["data.skipInvalid", true]]);
+  assert.deepEqual(a.overrides, [["seed", "3"], ["data.skipInvalid", "true"]]);
+  const b = commandLine(["--method.rho=-1", "--output.overwrite", "false", "eval", "--config=x"]);
+  assert.equal(b.command, "eval");
+  assert.equal(b.configFile, "x");
+  assert.deepEqual(b.overrides, [["method.rho", "-1"], ["output.overwrite", "false"]]);
+  assert.equal(commandLine([]).command, "run");
+  assert.equal(commandLine(["--method.compare", ""]).overrides[0]?.[1], "");
 });

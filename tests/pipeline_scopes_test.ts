@@ -6,12 +6,13 @@
 import assert from "node:assert/strict";
 import { Cause, Effect, Exit, Layer } from "effect";
 import { Backend, tf } from "../backends/mod.ts";
-import { type ExperimentConfig, parseArgs, resolveConfig } from "../src/config/mod.ts";
+import { type ExperimentConfig, resolveConfig } from "../src/config/mod.ts";
 import { openRunDir, type PipelineCommand, runPipeline } from "../src/pipeline/mod.ts";
 import { Progress } from "../src/train/mod.ts";
 import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
+import { commandLine } from "./_helpers.ts";
 
-const config = (flags: string[]) => Effect.runPromise(resolveConfig(parseArgs(flags)));
+const config = (flags: string[]) => Effect.runPromise(resolveConfig(commandLine(flags)));
 
 /** Run the pipeline on wasm with `progress`, returning its exit. */
 function runWith(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Effect, Layer } from "effect";
 import { Backend, tf } from "../backends/mod.ts";
-import { type ExperimentConfig, parseArgs, resolveConfig } from "../src/config/mod.ts";
+import { type ExperimentConfig, resolveConfig } from "../src/config/mod.ts";
 import {
   cellConfig,
   type ExperimentResult,
@@ -12,11 +12,12 @@ import {
 } from "../src/pipeline/mod.ts";
 import { Progress } from "../src/train/mod.ts";
 import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
+import { commandLine } from "./_helpers.ts";
 
 const layers = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
 
 async function run(flags: string[], command: "run" | "align" | "eval" = "run") {
-  const cfg = await Effect.runPromise(resolveConfig(parseArgs(flags)));
+  const cfg = await Effect.runPromise(resolveConfig(commandLine(flags)));
   return await Effect.runPromise(
     Effect.provide(
       Effect.gen(function* () {
@@ -104,7 +105,7 @@ Deno.test("a run directory is never reused without --output.overwrite", async ()
   await Deno.mkdir(`${out}/taken`);
   await Deno.writeTextFile(`${out}/taken/config.json`, "{}");
   const cfg = await Effect.runPromise(
-    resolveConfig(parseArgs([`--output.dir=${out}`, "--output.name=taken"])),
+    resolveConfig(commandLine([`--output.dir=${out}`, "--output.name=taken"])),
   );
   await assert.rejects(
     Effect.runPromise(openRunDir(cfg, "x", null)),
@@ -128,7 +129,7 @@ Deno.test("a real task without its data files fails before training, naming the 
 });
 
 Deno.test("sweep cells: rho only for lisa, K1:K2 for lisa and bso, one per seed", async () => {
-  const cfg = await Effect.runPromise(resolveConfig(parseArgs([
+  const cfg = await Effect.runPromise(resolveConfig(commandLine([
     "--method.compare=sft,bso,lisa",
     "--sweep.p=0,0.1",
     "--sweep.rho=0.1,1",
@@ -149,7 +150,7 @@ Deno.test("sweep cells: rho only for lisa, K1:K2 for lisa and bso, one per seed"
 Deno.test("sweep: runs the grid, reuses one aligned model per seed, reports mean ± std", async () => {
   const model = await tinyModelDir(4);
   const out = await Deno.makeTempDir();
-  const cfg = await Effect.runPromise(resolveConfig(parseArgs([
+  const cfg = await Effect.runPromise(resolveConfig(commandLine([
     ...tinyRunFlags(model, out),
     "--method.compare=sft,lisa",
     "--sweep.p=0,0.2",
@@ -192,7 +193,7 @@ Deno.test("sweep: a widened grid reuses the aligned model and the finished cells
       layers,
     ));
   await sweep(
-    await Effect.runPromise(resolveConfig(parseArgs([...base, "--method.compare=sft"]))),
+    await Effect.runPromise(resolveConfig(commandLine([...base, "--method.compare=sft"]))),
     null,
   );
   const done = `${out}/w/seed-42/align/done.json`;

@@ -8,7 +8,6 @@ import { isAbsolute, resolve } from "node:path";
 import { Effect, Layer } from "effect";
 import { Backend, tf } from "../backends/mod.ts";
 import { configFor } from "../src/cli/main.ts";
-import { parseArgs } from "../src/config/mod.ts";
 import { loadAdapter } from "../src/lora/mod.ts";
 import { disposeParams, loadModel, saveModel } from "../src/model/mod.ts";
 import {
@@ -21,6 +20,7 @@ import {
 } from "../src/pipeline/mod.ts";
 import { Progress } from "../src/train/mod.ts";
 import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
+import { commandLine } from "./_helpers.ts";
 
 const layers = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
 const root = new URL("../", import.meta.url).pathname;
@@ -51,7 +51,7 @@ Deno.test("eval on a user model builds only the evaluation sets, the same ones r
   const model = await tinyModelDir();
   const out = await Deno.makeTempDir();
   // The reference alignmentN (10000) exceeds the embedded pool; eval must not build it.
-  const args = parseArgs(["eval", ...evalFlags(model, out), "--data.alignmentN=10000"]);
+  const args = commandLine(["eval", ...evalFlags(model, out), "--data.alignmentN=10000"]);
   const cfg = await Effect.runPromise(configFor(args));
   assert.equal(cfg.data.alignmentN, 10000);
   const evalSets = await Effect.runPromise(loadDatasets(cfg, datasetNeeds("eval")));
@@ -89,12 +89,12 @@ Deno.test("eval on a user model builds only the evaluation sets, the same ones r
 
 Deno.test("embedded data sizes apply under a user model; an explicit size over the pool is named", async () => {
   const model = await tinyModelDir();
-  const cfg = await Effect.runPromise(configFor(parseArgs(["eval", `--model.path=${model}`])));
+  const cfg = await Effect.runPromise(configFor(commandLine(["eval", `--model.path=${model}`])));
   assert.equal(cfg.data.alignmentN, 1000);
   assert.equal(cfg.eval.harmfulN, 504);
   assert.equal(cfg.finetune.optim.lr, 1e-5, "training settings keep their reference values");
   const tooMany = await Effect.runPromise(configFor(
-    parseArgs(["eval", `--model.path=${model}`, "--eval.harmfulN=600"]),
+    commandLine(["eval", `--model.path=${model}`, "--eval.harmfulN=600"]),
   ));
   const err = await Effect.runPromise(Effect.flip(loadDatasets(tooMany, datasetNeeds("eval"))));
   assert.equal(err._tag, "SourceTooSmall");
@@ -106,7 +106,7 @@ Deno.test("a bad adapter path fails as AssetInvalid (exit 2), leaking nothing", 
   const model = await tinyModelDir();
   const out = await Deno.makeTempDir();
   const cfg = await Effect.runPromise(configFor(
-    parseArgs(["eval", ...evalFlags(model, out), `--eval.adapterPath=${out}/missing`]),
+    commandLine(["eval", ...evalFlags(model, out), `--eval.adapterPath=${out}/missing`]),
   ));
   await Effect.runPromise(Effect.provide(Effect.void, layers));
   const before = tf.memory().numTensors;
@@ -174,7 +174,7 @@ Deno.test("finetune: the adapter names its base model so PEFT can find it from t
   const model = await tinyModelDir();
   const out = await Deno.makeTempDir();
   const cfg = await Effect.runPromise(configFor(
-    parseArgs([
+    commandLine([
       "finetune",
       ...tinyRunFlags(model, out),
       "--method.name=sft",

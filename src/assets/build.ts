@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { Data, Effect } from "effect";
 import {
   BACKEND_NAMES,
   type BackendChoice,
@@ -27,6 +27,7 @@ import { buildJudge, type JudgeReport } from "./judge.ts";
 import { pretrain, type PretrainReport, recipeModelConfig, tokenizeRows } from "./pretrain.ts";
 import { type AssetRecipe, DEFAULT_RECIPE, QUICK_RECIPE } from "./recipe.ts";
 import { buildTokenizer } from "./tokenizer.ts";
+import { parseToolFlags } from "../cli/parser.ts";
 
 /** The default output folder, relative to the repository root. */
 export const DEFAULT_ASSETS_DIR = "assets/embedded";
@@ -196,36 +197,63 @@ export async function buildAssets(o: BuildOptions): Promise<BuildRecord> {
   return record;
 }
 
-/** Parse the command line; unknown flags and bad backend names are errors. */
-export function parseBuildArgs(args: readonly string[]): BuildOptions {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      out: { type: "string", default: DEFAULT_ASSETS_DIR },
-      backend: { type: "string", default: "auto" },
-      quick: { type: "boolean", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const backend = values.backend;
-  if (backend !== "auto" && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
-    throw new Error(
-      `--backend: expected auto or one of ${BACKEND_NAMES.join(", ")}, found '${backend}'`,
-    );
+/** A bad `build-assets` command line (unknown flag, stray argument, unknown backend). */
+export class BuildArgsInvalid extends Data.TaggedError("BuildArgsInvalid")<{
+  /** One line naming the problem. */
+  readonly detail: string;
+}> {
+  /** The line shown to the user. */
+  override get message(): string {
+    return this.detail;
   }
-  return {
-    out: values.out,
-    backend: backend as BackendChoice,
-    recipe: values.quick ? QUICK_RECIPE : DEFAULT_RECIPE,
-  };
 }
 
+/**
+ * Parse the command line with the CLI's parser; null when `--help` answered. Unknown flags,
+ * stray arguments and bad backend names fail with one line.
+ */
+export function parseBuildArgs(
+  args: readonly string[],
+): Effect.Effect<BuildOptions | null, BuildArgsInvalid> {
+  return parseToolFlags("build-assets", { values: ["out", "backend"], switches: ["quick"] }, args)
+    .pipe(
+      Effect.mapError((e) => new BuildArgsInvalid({ detail: e.message })),
+      Effect.flatMap((flags) => {
+        if (!flags) return Effect.succeed(null);
+        const backend = flags.get("backend") ?? "auto";
+        if (!isBackendChoice(backend)) {
+          return Effect.fail(
+            new BuildArgsInvalid({
+              detail: `build-assets: --backend: expected auto or one of ` +
+                `${BACKEND_NAMES.join(", ")}, found '${backend}'`,
+            }),
+          );
+        }
+        return Effect.succeed({
+          out: flags.get("out") ?? DEFAULT_ASSETS_DIR,
+          backend,
+          recipe: flags.get("quick") === "true" ? QUICK_RECIPE : DEFAULT_RECIPE,
+        });
+      }),
+    );
+}
+
+const isBackendChoice = (b: string): b is BackendChoice =>
+  b === "auto" || (BACKEND_NAMES as readonly string[]).includes(b);
+
 if (import.meta.main) {
-  try {
-    await buildAssets(parseBuildArgs(Deno.args));
-  } catch (e) {
-    console.error(`build-assets: ${e instanceof Error ? e.message : String(e)}`);
-    Deno.exit(1);
+  const exit = await Effect.runPromiseExit(parseBuildArgs(Deno.args));
+  if (exit._tag === "Failure") {
+    const f = exit.cause.reasons.find((r) => r._tag === "Fail");
+    console.error(`error: ${f && f._tag === "Fail" ? f.error.message : "bad arguments"}`);
+    Deno.exit(2);
+  }
+  if (exit.value) {
+    try {
+      await buildAssets(exit.value);
+    } catch (e) {
+      console.error(`build-assets: ${e instanceof Error ? e.message : String(e)}`);
+      Deno.exit(1);
+    }
   }
 }

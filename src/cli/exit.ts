@@ -11,12 +11,13 @@ import { Cause, Effect } from "effect";
 import type { BackendUnavailable } from "../../backends/mod.ts";
 import type { ConfigInvalid } from "../config/mod.ts";
 import type { PipelineError } from "../pipeline/mod.ts";
+import type { UsageInvalid } from "./parser.ts";
 
 /** The process exit code of a CLI invocation. */
 export type ExitCode = 0 | 1 | 2 | 130;
 
 /** Every failure a CLI command can end with. */
-export type CliFailure = PipelineError | ConfigInvalid | BackendUnavailable;
+export type CliFailure = PipelineError | ConfigInvalid | BackendUnavailable | UsageInvalid;
 
 /** Write the one line a failure gets. */
 export function printError(message: string): void {
@@ -43,6 +44,7 @@ export function exitCodeOf<R>(
   const handled: Effect.Effect<ExitCode, never, R> = program.pipe(
     Effect.catchTags({
       // Bad input: the user can fix it and run again.
+      UsageInvalid: badInput,
       ConfigInvalid: badInput,
       BackendUnavailable: badInput,
       DataInvalid: badInput,

@@ -1,42 +1,42 @@
 /**
- * The command-line entry: parse arguments, resolve the config, provide the layers (backend,
- * progress), run the command, and map tagged failures to clear messages and exit codes.
+ * The command-line entry: parse the command line (`effect/cli`), resolve the config once,
+ * provide the layers (backend, progress), run the command as one fiber, and turn its outcome
+ * into an exit code with one line for any failure. Ctrl-C interrupts the fiber: the training
+ * loop checkpoints where it stands, every resource is released, the CLI says how to resume and
+ * exits 130.
  *
  * @module
  */
-import { Effect, Layer } from "effect";
-import { Backend, formatUnavailable, probeAll } from "../../backends/mod.ts";
-import {
-  ConfigInvalid,
-  type ExperimentConfig,
-  parseArgs,
-  type ParsedArgs,
-  resolveConfig,
-} from "../config/mod.ts";
-import {
-  comparisonTable,
-  openRunDir,
-  type PipelineCommand,
-  runPipeline,
-  runSweep,
-  sweepCells,
-} from "../pipeline/mod.ts";
+import { Cause, Effect, Exit, Fiber, Layer } from "effect";
+import { Backend } from "../../backends/mod.ts";
+import { ConfigInvalid, type ExperimentConfig, resolveConfig } from "../config/mod.ts";
 import { Progress } from "../train/mod.ts";
-import { judgeEval, judgeTrain } from "../judges/mod.ts";
-import { COMMANDS, helpText } from "./help.ts";
-import { type ExitCode, exitCodeOf, printError } from "./exit.ts";
+import { announceBackend, commandNamed, COMMANDS } from "./commands.ts";
+import { type CliFailure, type ExitCode, exitCodeOf, printError } from "./exit.ts";
+import { parseCommandLine, type ParsedCommandLine } from "./parse.ts";
 
 /**
  * Resolve the config once: defaults, the preset of the model and task, the file, the flags.
  * A resumed run keeps its recorded config (only the backend, and a sweep's grid, may change).
  */
-export function configFor(args: ParsedArgs): Effect.Effect<ExperimentConfig, ConfigInvalid> {
-  if (!args.resume) return resolveConfig(args);
-  // A resumed run keeps its recorded config. A sweep may widen its grid (the aligned
-  // models and finished cells are reused); any run may move to another backend.
+export function configFor(
+  parsed: ParsedCommandLine,
+): Effect.Effect<ExperimentConfig, ConfigInvalid> {
+  if (!parsed.resume) return resolveConfig(parsed);
+  if (parsed.configFile) {
+    return Effect.fail(
+      new ConfigInvalid({
+        path: "",
+        source: "flag --config",
+        detail: "a resumed run keeps the config recorded in its folder; drop --config",
+      }),
+    );
+  }
+  // A sweep may widen its grid (the aligned models and finished cells are reused); any run
+  // may move to another backend.
   const sweepGrid = (k: string) => k.startsWith("sweep.") || k === "method.compare";
-  const allowed = (k: string) => k === "backend" || (args.command === "sweep" && sweepGrid(k));
-  const extra = args.overrides.filter(([k]) => !allowed(k));
+  const allowed = (k: string) => k === "backend" || (parsed.command === "sweep" && sweepGrid(k));
+  const extra = parsed.overrides.filter(([k]) => !allowed(k));
   if (extra.length) {
     return Effect.fail(
       new ConfigInvalid({
@@ -47,77 +47,76 @@ export function configFor(args: ParsedArgs): Effect.Effect<ExperimentConfig, Con
       }),
     );
   }
-  return resolveConfig({ configFile: `${args.resume}/config.json`, overrides: args.overrides });
+  return resolveConfig({ configFile: `${parsed.resume}/config.json`, overrides: parsed.overrides });
 }
 
-/** Run the CLI with `argv`; returns the exit code instead of exiting (testable). */
-export async function main(argv: readonly string[]): Promise<ExitCode> {
-  let args: ParsedArgs;
-  try {
-    args = parseArgs(argv);
-  } catch (e) {
-    printError(e instanceof Error ? e.message : String(e));
-    return 2;
-  }
-  if (args.help) {
-    console.log(helpText());
-    return 0;
-  }
-  const command = args.command ?? "run";
-  if (!COMMANDS.some(([c]) => c === command)) {
-    console.error(
-      `error: unknown command '${command}'; expected one of ${COMMANDS.map(([c]) => c).join(", ")}`,
-    );
-    return 2;
-  }
-  if (command === "backends") {
-    const report = await probeAll();
-    console.log(formatUnavailable("auto", "listing only", report).split("\n").slice(1).join("\n"));
-    return 0;
-  }
-  const program = Effect.gen(function* () {
-    const config = yield* configFor(args);
+/** Where the current invocation writes, for the resume hint. */
+interface Session {
+  command: string;
+  runDir: string | null;
+}
+
+/** The whole invocation as one Effect, failing with the tagged error that ended it. */
+function program(argv: readonly string[], session: Session): Effect.Effect<ExitCode, CliFailure> {
+  return Effect.gen(function* () {
+    const parsed = yield* parseCommandLine(argv, COMMANDS.map((c) => c.name));
+    if (!parsed) return 0 as const; // --help or --version answered
+    session.command = parsed.command;
+    const cmd = commandNamed(parsed.command);
+    if (!cmd) return yield* Effect.die(new Error(`no command ${parsed.command}`));
+    if (!cmd.needsBackend) return yield* cmd.run();
+    const config = yield* configFor(parsed);
     return yield* Effect.gen(function* () {
-      const backend = yield* Backend;
-      console.error(`backend: ${backend.name} (${backend.device})`);
-      if (args.printConfig) {
+      yield* announceBackend;
+      if (parsed.printConfig) {
         console.log(JSON.stringify(config, null, 2));
-        return 0 as ExitCode;
+        return 0 as const;
       }
-      const methods = config.method.compare.length ? config.method.compare : [config.method.name];
-      const label = command === "run" ? methods.join("+") : command;
-      if (command === "sweep") console.error(`sweep: ${sweepCells(config).length} cells`);
-      if ((command === "judge-eval" || command === "judge-train") && args.resume) {
-        return yield* new ConfigInvalid({
-          path: "",
-          source: "flag --resume",
-          detail: `${command} does not resume; run it again`,
-        });
-      }
-      const runDir = yield* openRunDir(config, label, args.resume);
-      console.error(`run directory: ${runDir}`);
-      if (command === "judge-eval" || command === "judge-train") {
-        const lines = command === "judge-eval"
-          ? yield* judgeEval(config, runDir)
-          : yield* judgeTrain(config, runDir);
-        for (const line of lines) console.log(line);
-        console.log(`report: ${runDir}/judge-report.md`);
-        return 0 as ExitCode;
-      }
-      if (command === "sweep") {
-        console.log(yield* runSweep(config, runDir));
-        console.log(`report: ${runDir}/report.html`);
-        return 0 as ExitCode;
-      }
-      const result = yield* runPipeline(config, runDir, command as PipelineCommand);
-      if (result.rows.length) console.log(comparisonTable(result.rows));
-      console.log(`results: ${runDir}/metrics.json, report: ${runDir}/report.html`);
-      return 0 as ExitCode;
+      return yield* cmd.run({
+        parsed,
+        config,
+        setRunDir: (dir) => void (session.runDir = dir),
+      });
     }).pipe(Effect.provide(Layer.mergeAll(Backend.layer(config.backend), Progress.auto())));
   });
-  return await Effect.runPromise(exitCodeOf(program));
+}
+
+/** What to do after an interruption, in one line. */
+function resumeHint(session: Session): string {
+  if (!session.runDir) return "interrupted before the run wrote anything";
+  const sub = session.command === "run" ? "" : `${session.command} `;
+  return `interrupted; the training state is saved. Continue with: ` +
+    `deno task train ${sub}--resume ${session.runDir}`;
+}
+
+/**
+ * Run the CLI with `argv` and return the exit code instead of exiting (testable). With
+ * `interruptOn`, that signal (Ctrl-C) interrupts the run.
+ */
+export async function main(
+  argv: readonly string[],
+  interruptOn: Deno.Signal | null = null,
+): Promise<ExitCode> {
+  const session: Session = { command: "run", runDir: null };
+  const onInterrupt = () => printError(resumeHint(session));
+  const fiber = Effect.runFork(exitCodeOf(program(argv, session), onInterrupt));
+  const interrupt = () => Effect.runFork(Fiber.interrupt(fiber));
+  if (interruptOn) Deno.addSignalListener(interruptOn, interrupt);
+  try {
+    const exit = await Effect.runPromise(Fiber.await(fiber));
+    if (Exit.isSuccess(exit)) return exit.value;
+    // Interrupted from outside the fiber: the finalizers have run (checkpoint, release).
+    if (Cause.hasInterrupts(exit.cause)) {
+      onInterrupt();
+      return 130;
+    }
+    printError(`internal error: ${Cause.pretty(exit.cause).split("\n")[0]}`);
+    return 1;
+  } finally {
+    if (interruptOn) Deno.removeSignalListener(interruptOn, interrupt);
+  }
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  Deno.exit(await main(Deno.args, "SIGINT"));
 }

@@ -33,9 +33,9 @@ export function judgeRows(
   judge: Judge,
   rows: readonly LabelledRow[],
   label: string,
-): Effect.Effect<JudgeVerdict[], JudgeError, Progress> {
+): Effect.Effect<JudgeVerdict[], JudgeError> {
   return Effect.gen(function* () {
-    const progress = yield* Progress;
+    const progress = yield* Progress.current;
     const out: JudgeVerdict[] = [];
     const t0 = performance.now();
     yield* progress.start(label, rows.length);

@@ -45,7 +45,7 @@ export function judgeTrain(cfg: ExperimentConfig, runDir: string) {
     const train = split.train.map((i) => rows[i]!);
     const held = split.holdout.map((i) => rows[i]!);
     const spec = specFor(kind, cfg.judges.threshold, kind === "classifier");
-    const progress = yield* Progress;
+    const progress = yield* Progress.current;
     yield* progress.start(`judge-train ${kind}`, 1);
     const t0 = performance.now();
     const model = trainLinearJudge(train, spec, {

@@ -180,6 +180,7 @@ function answerAll(
         })
       );
       out.push(...answers);
+      yield* Effect.yieldNow; // let a Ctrl-C through between batches
       const elapsed = (performance.now() - t0) / 1000;
       yield* progress.update({
         done: out.length,

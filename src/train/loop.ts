@@ -201,26 +201,30 @@ export function train<B, E = never>(
               : e
           ),
         );
-        const { drift: d, ...rec } = ev;
-        records.push(rec);
-        if (d) {
-          drift.push(d);
-          if (driftPath) yield* appendLine(driftPath, JSON.stringify(d));
-        }
-        if (logPath) yield* appendLine(logPath, JSON.stringify(rec));
-        if (o.onStep) yield* o.onStep(ev);
-        const done = trainer.stepsDone();
-        const elapsed = (performance.now() - t0) / 1000;
-        yield* progress.update({
-          done,
-          total,
-          state: rec.state,
-          loss: rec.loss,
-          tokensPerSec: rec.tokensPerSec,
-          etaSec: (elapsed / (done - start)) * (total - done),
-        });
-        const every = o.checkpointEvery ?? 0;
-        if (done === total || (every > 0 && done % every === 0)) yield* checkpointNow;
+        // A finished step is recorded whole (log, drift, callback, progress, its checkpoint):
+        // an interruption lands before the next step, never halfway through this bookkeeping.
+        yield* Effect.uninterruptible(Effect.gen(function* () {
+          const { drift: d, ...rec } = ev;
+          records.push(rec);
+          if (d) {
+            drift.push(d);
+            if (driftPath) yield* appendLine(driftPath, JSON.stringify(d));
+          }
+          if (logPath) yield* appendLine(logPath, JSON.stringify(rec));
+          if (o.onStep) yield* o.onStep(ev);
+          const done = trainer.stepsDone();
+          const elapsed = (performance.now() - t0) / 1000;
+          yield* progress.update({
+            done,
+            total,
+            state: rec.state,
+            loss: rec.loss,
+            tokensPerSec: rec.tokensPerSec,
+            etaSec: (elapsed / (done - start)) * (total - done),
+          });
+          const every = o.checkpointEvery ?? 0;
+          if (done === total || (every > 0 && done % every === 0)) yield* checkpointNow;
+        }));
       }
     });
     // Interrupted (Ctrl-C, a timeout, a parent fiber): save where the run stands, so that

@@ -285,7 +285,12 @@ export function makeTrainer<B, E = never>(
         }
         step++;
         return { ...rec, tokensPerSec: (problem.tokens?.(drawn.batch) ?? 1) / sec, drift };
-      }).pipe(Effect.uninterruptible);
+      }).pipe(
+        Effect.uninterruptible,
+        // Let the event loop run before each step: a Ctrl-C (or any timer) is delivered here,
+        // between steps, even when the backend's reads resolve without a macrotask (cpu, wasm).
+        (step) => Effect.andThen(Effect.yieldNow, step),
+      );
 
     return {
       totalSteps: total,

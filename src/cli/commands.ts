@@ -1,0 +1,153 @@
+/**
+ * The CLI's commands, one entry each: a name, a one-line summary for `--help`, and a `run`
+ * that receives the parsed command line and the resolved config and returns an exit code.
+ * Adding a command is adding an entry here (its failures must be tagged errors that
+ * `exit.ts` maps to an exit code; the type checker says when one is missing).
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { Backend, formatUnavailable, probeAll } from "../../backends/mod.ts";
+import type { ExperimentConfig } from "../config/mod.ts";
+import { ConfigInvalid } from "../config/mod.ts";
+import { judgeEval, judgeTrain } from "../judges/mod.ts";
+import {
+  comparisonTable,
+  configuredMethods,
+  openRunDir,
+  type PipelineCommand,
+  runPipeline,
+  runSweep,
+  sweepCells,
+} from "../pipeline/mod.ts";
+import type { CliFailure, ExitCode } from "./exit.ts";
+import type { ParsedCommandLine } from "./parse.ts";
+
+/** What a command runs with. */
+export interface CommandContext {
+  /** The parsed command line. */
+  readonly parsed: ParsedCommandLine;
+  /** The config, resolved once (defaults, preset, file, flags; or the resumed run's). */
+  readonly config: ExperimentConfig;
+  /** Tell the CLI where the run writes, so an interruption can say how to resume it. */
+  readonly setRunDir: (dir: string) => void;
+}
+
+/** One CLI command: it runs with a config and a backend, or (`backends`) with neither. */
+export type CliCommand =
+  & {
+    /** Its name on the command line. */
+    readonly name: string;
+    /** One line for `--help`. */
+    readonly summary: string;
+  }
+  & (
+    | {
+      /** Runs with the resolved config and an initialised backend. */
+      readonly needsBackend: true;
+      /** Run it; failures are tagged errors the CLI maps to exit codes. */
+      readonly run: (ctx: CommandContext) => Effect.Effect<ExitCode, CliFailure, Backend>;
+    }
+    | {
+      /** Needs neither a config nor a backend. */
+      readonly needsBackend: false;
+      /** Run it. */
+      readonly run: () => Effect.Effect<ExitCode>;
+    }
+  );
+
+const pipelineCommand = (name: PipelineCommand, summary: string): CliCommand => ({
+  name,
+  summary,
+  needsBackend: true,
+  run: (ctx) =>
+    Effect.gen(function* () {
+      const label = name === "run" ? configuredMethods(ctx.config).join("+") : name;
+      const runDir = yield* openRunDir(ctx.config, label, ctx.parsed.resume);
+      ctx.setRunDir(runDir);
+      console.error(`run directory: ${runDir}`);
+      const result = yield* runPipeline(ctx.config, runDir, name);
+      if (result.rows.length) console.log(comparisonTable(result.rows));
+      console.log(`results: ${runDir}/metrics.json, report: ${runDir}/report.html`);
+      return 0 as const;
+    }),
+});
+
+const judgeCommand = (name: "judge-eval" | "judge-train", summary: string): CliCommand => ({
+  name,
+  summary,
+  needsBackend: true,
+  run: (ctx) =>
+    Effect.gen(function* () {
+      if (ctx.parsed.resume) {
+        return yield* new ConfigInvalid({
+          path: "",
+          source: "flag --resume",
+          detail: `${name} does not resume; run it again`,
+        });
+      }
+      const runDir = yield* openRunDir(ctx.config, name, null);
+      console.error(`run directory: ${runDir}`);
+      const lines = name === "judge-eval"
+        ? yield* judgeEval(ctx.config, runDir)
+        : yield* judgeTrain(ctx.config, runDir);
+      for (const line of lines) console.log(line);
+      console.log(`report: ${runDir}/judge-report.md`);
+      return 0 as const;
+    }),
+});
+
+/** Every command; the first runs when none is named. */
+export const COMMANDS: readonly CliCommand[] = [
+  pipelineCommand("run", "the whole experiment: align, fine-tune, evaluate, report (default)"),
+  pipelineCommand("align", "the alignment stage only: train, merge and save the aligned model"),
+  pipelineCommand("finetune", "the fine-tuning stage only, from an aligned model"),
+  pipelineCommand("eval", "evaluate a model (harmful score, fine-tune accuracy)"),
+  {
+    name: "sweep",
+    summary: "a grid over methods, p, n, rho, K1:K2 and seeds; resumable; mean ± std tables",
+    needsBackend: true,
+    run: (ctx) =>
+      Effect.gen(function* () {
+        console.error(`sweep: ${sweepCells(ctx.config).length} cells`);
+        const runDir = yield* openRunDir(ctx.config, "sweep", ctx.parsed.resume);
+        ctx.setRunDir(runDir);
+        console.error(`run directory: ${runDir}`);
+        console.log(yield* runSweep(ctx.config, runDir));
+        console.log(`report: ${runDir}/report.html`);
+        return 0 as const;
+      }),
+  },
+  judgeCommand(
+    "judge-eval",
+    "measure judges on labelled rows (--judges.data): accuracy, F1, AUROC, agreement",
+  ),
+  judgeCommand(
+    "judge-train",
+    "train a classifier or tfidf judge on labelled rows; report on a held-out split",
+  ),
+  {
+    name: "backends",
+    summary: "list every tensor backend and whether it can start here",
+    needsBackend: false,
+    run: () =>
+      Effect.promise(async () => {
+        const report = await probeAll();
+        console.log(
+          formatUnavailable("auto", "listing only", report).split("\n").slice(1).join("\n"),
+        );
+        return 0 as const;
+      }),
+  },
+];
+
+/** The command named `name`. */
+export function commandNamed(name: string): CliCommand | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/** Print the backend a command runs on (stderr, so stdout stays the command's output). */
+export const announceBackend: Effect.Effect<void, never, Backend> = Effect.map(
+  Effect.service(Backend),
+  (b) => console.error(`backend: ${b.name} (${b.device})`),
+);
