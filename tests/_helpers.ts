@@ -104,3 +104,10 @@ export function commandLine(argv: readonly string[]): ParsedCommandLine {
   if (!parsed) throw new Error("the parser answered by itself (--help or --version)");
   return parsed;
 }
+
+/** Assert `got` is within `tol` of `want` (relative beyond 1, absolute below), naming `what`. */
+export function assertClose(got: number, want: number, tol: number, what: string): void {
+  if (!(Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)))) {
+    throw new Error(`${what}: ${got} vs ${want} (tolerance ${tol})`);
+  }
+}

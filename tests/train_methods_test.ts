@@ -27,6 +27,10 @@ const TOY_OPTIONS: Record<string, Record<string, unknown>> = {
   "kl": { lambda: 0.1 },
   "vaccine": { rho: 0.1 },
   "vlguard": { alignmentSamples: 8 },
+  "booster": { lambda: 0.5, alpha: 0.1 },
+  "repnoise": { alpha: 0.01, beta: 0.01 },
+  "t-vaccine": { rho: 0.1, layers: 1, resample: 4, refresh: 8 },
+  "ldifs": { lambda: 0.1 },
 };
 
 async function meanLoss(p: ReturnType<typeof toyProblem>, batches: ToyBatch[]): Promise<number> {
@@ -60,7 +64,7 @@ for (const backend of await testBackends()) {
       method.prepare?.(problem, all(src.alignment));
       const optimizer = createAdamW(problem.trainable);
       const lossBefore = await meanLoss(problem, evalBatches);
-      const cursors = { alignment: START, finetune: START };
+      const cursors = { alignment: START, finetune: START, harmful: START };
       let anchors: Anchors | null = null;
       const total = 24;
       const counts: number[] = [];
@@ -73,11 +77,26 @@ for (const backend of await testBackends()) {
         const s = state === "alignment" ? src.alignment : src.user;
         const n = s.next(cursors[state]);
         cursors[state] = n.cursor;
+        let harmfulBatch: ToyBatch | undefined;
+        if (method.harmfulBatchAt?.(step)) {
+          const h = src.harmful.next(cursors.harmful);
+          cursors.harmful = h.cursor;
+          harmfulBatch = h.batch;
+        }
+        const ctx = {
+          problem,
+          batch: n.batch,
+          state,
+          step,
+          ...(harmfulBatch ? { harmfulBatch } : {}),
+        };
+        if (method.beforeStep) await Effect.runPromise(withBackend(method.beforeStep(ctx)));
         const rec: StepRecord = await Effect.runPromise(withBackend(biStateStep({
           problem,
           method,
           optimizer,
           batch: n.batch,
+          ...(harmfulBatch ? { harmfulBatch } : {}),
           step,
           anchors,
           lr: { lr: 0.05, schedule: "constant", warmupRatio: 0, totalSteps: total },
@@ -134,6 +153,12 @@ Deno.test("methods: invalid options are rejected with TrainOptionInvalid naming 
   bad("kl", { lambda: Number.NaN }, "kl.lambda");
   bad("vaccine", { rho: -0.1 }, "vaccine.rho");
   bad("vlguard", { alignmentSamples: -1 }, "vlguard.alignmentSamples");
+  bad("booster", { lambda: -1 }, "booster.lambda");
+  bad("booster", { alpha: Number.POSITIVE_INFINITY }, "booster.alpha");
+  bad("repnoise", { beta: -0.5 }, "repnoise.beta");
+  bad("t-vaccine", { layers: 0 }, "t-vaccine.layers");
+  bad("t-vaccine", { resample: 2.5 }, "t-vaccine.resample");
+  bad("ldifs", { lambda: -1e-4 }, "ldifs.lambda");
   bad("dpo", {}, "method");
   bad("sft", { rho: 1 }, "sft.rho");
 });

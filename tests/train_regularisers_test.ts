@@ -10,6 +10,7 @@ import { Effect } from "effect";
 import { tf } from "../backends/mod.ts";
 import { countByKind, type Example, mixHarmful } from "../src/data/mod.ts";
 import { userData } from "../src/pipeline/datasets.ts";
+import { methodKnobs } from "../src/pipeline/stages.ts";
 import { DEFAULT_CONFIG } from "../src/config/mod.ts";
 import {
   createMethod,
@@ -19,14 +20,10 @@ import {
   type TrainingProblem,
   vaccinePerturbation,
 } from "../src/train/mod.ts";
-import { useBackend } from "./_helpers.ts";
+import { assertClose, useBackend } from "./_helpers.ts";
 import { readTidy, type ToyBatch, toyProblem, toySources } from "./train_toy.ts";
 
-const close = (got: number, want: number, tol: number, what: string) =>
-  assert.ok(
-    Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)),
-    `${what}: ${got} vs ${want}`,
-  );
+const close = assertClose;
 
 /** A linear problem: loss(a) = sum(a * w), so each batch's gradient is `a` itself. */
 function linearProblem(w0: number[]): TrainingProblem<number[]> & { w: tf.Variable } {
@@ -133,6 +130,7 @@ Deno.test("vlguard: the user data gains exactly k alignment samples, nothing els
   const ds = {
     alignment: make("alignment", 50),
     harmful: make("harmful", 20),
+    alignmentHarmful: [],
     harmfulEval: [],
     taskTrain: make("task", 100),
     taskTest: [],
@@ -144,7 +142,7 @@ Deno.test("vlguard: the user data gains exactly k alignment samples, nothing els
     data: { ...DEFAULT_CONFIG.data, n: 40, p: 0.25 },
     method: { ...DEFAULT_CONFIG.method, vlguardK: k },
   };
-  const built = methodSpec("vlguard").build({ ...cfg.method, vaccineRho: 0 }, "finetune");
+  const built = methodSpec("vlguard").build(methodKnobs(cfg), "finetune");
   assert.equal(built.mixAlignmentSamples, k);
   const plain = Effect.runSync(userData(cfg, ds, "sft"));
   const guarded = Effect.runSync(userData(cfg, ds, "vlguard"));

@@ -38,19 +38,27 @@ export function toyData(n: number, seed: number, rule: number[][]): ToyExample[]
 /** The alignment rule and the user rule. */
 export const ALIGN_RULE = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]];
 export const USER_RULE = [[0, 0, 0, 1], [1, 1, 0, 0], [-1, 0, 0, -1]];
+/** The rule of the toy "harmful" data (the provider's harmful set in alignment methods). */
+export const HARMFUL_RULE = [[0, -1, 0, 0], [0, 0, -1, 1], [1, 0, 0, 0]];
 
 function collate(items: readonly ToyExample[]): ToyBatch {
   return { x: items.map((e) => e.x), y: items.map((e) => e.y) };
 }
 
-/** Two batch sources of `n` examples each. */
+/** Three batch sources of `n` examples each: alignment, user and harmful data. */
 export function toySources(n = 32, batchSize = 8, seed = 7): {
   alignment: BatchSource<ToyBatch>;
   user: BatchSource<ToyBatch>;
+  harmful: BatchSource<ToyBatch>;
 } {
   return {
     alignment: batchSource(toyData(n, seed, ALIGN_RULE), { batchSize, seed, collate }),
     user: batchSource(toyData(n, seed + 1, USER_RULE), { batchSize, seed: seed + 1, collate }),
+    harmful: batchSource(toyData(n, seed + 2, HARMFUL_RULE), {
+      batchSize,
+      seed: seed + 2,
+      collate,
+    }),
   };
 }
 
@@ -78,11 +86,21 @@ export function toyProblem(seed = 3): TrainingProblem<ToyBatch> & { dispose(): v
     if (hook) z = hook(1, z);
     return z;
   };
+  const ce = (b: ToyBatch, z: tf.Tensor) =>
+    tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(b.y, "int32"), 3), z) as tf.Scalar;
   return {
     trainable,
     loss(b, opts) {
-      const z = forward(trainable, b, opts?.hiddenHook); // [B, K]
-      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(b.y, "int32"), 3), z) as tf.Scalar;
+      return ce(b, forward(trainable, b, opts?.hiddenHook)); // [B, K]
+    },
+    features(b, opts) {
+      const hidden: tf.Tensor[] = [];
+      const z = forward(opts?.reference ? reference : trainable, b, (l, h) => {
+        hidden[l] = h; // [B, H], then [B, K]
+        return h;
+      });
+      const ones = tf.ones([b.y.length]); // [B]: every example is real and a target
+      return { loss: ce(b, z), hidden, mask: ones, targets: ones };
     },
     logits: (b) => forward(trainable, b),
     referenceLogits: (b) => forward(reference, b),

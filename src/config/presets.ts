@@ -13,13 +13,15 @@
 export const EMBEDDED_PRESET = {
   model: { maxLength: 128 },
   alignment: {
+    // T-Vaccine's S scaled with depth: the reference picks 8 of Llama2-7B's 32 layers.
+    tvaccineLayers: 1,
     lora: { alpha: 16 },
     optim: { lr: 1e-2, batchSize: 8, epochs: 1, maxSteps: 300 },
   },
   finetune: {
     optim: { lr: 5e-3, batchSize: 8, epochs: 1, maxSteps: 300 },
   },
-  data: { alignmentN: 1000, alignmentHelpful: 0.3, n: 1000, p: 0.1 },
+  data: { alignmentN: 1000, alignmentHelpful: 0.3, alignmentHarmfulN: 1000, n: 1000, p: 0.1 },
   method: { compare: ["sft", "bso", "lisa"], alignmentSteps: 10, finetuneSteps: 90 },
   // Every harmful evaluation prompt the suite holds (504) and 400 task test prompts: a 95%
   // interval of about +-4 points at worst, against +-10 with 100 each.
@@ -35,6 +37,6 @@ export const EMBEDDED_PRESET = {
  * win.
  */
 export const EMBEDDED_DATA_SIZES = {
-  data: { alignmentN: 1000 },
+  data: { alignmentN: 1000, alignmentHarmfulN: 1000 },
   eval: { harmfulN: 504 },
 } as const;

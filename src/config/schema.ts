@@ -83,6 +83,43 @@ const schema = Schema.Struct({
     enabled: doc(Schema.Boolean, "run the alignment stage (off for na-sft)"),
     method: doc(Schema.Literals(ALIGNMENT_METHODS), "alignment-stage method"),
     vaccineRho: doc(NonNeg, "Vaccine perturbation radius rho"),
+    boosterLambda: doc(
+      NonNeg,
+      "Booster: weight lambda of the harmful-loss drop h(w) - h(w - alpha g/||g||) " +
+        "(reference 5: Booster, ICLR 2025, git-disl/Booster script/alignment/smooth_align.sh)",
+    ),
+    boosterAlpha: doc(
+      NonNeg,
+      "Booster: step size alpha of the simulated harmful step (reference 0.1, same source)",
+    ),
+    repnoiseAlpha: doc(
+      NonNeg,
+      "RepNoise: weight alpha of the gradient ascent -log(1 + harmful loss) (reference 0.1: " +
+        "git-disl/Booster script/alignment/repNoise.sh, re-running RepNoise, NeurIPS 2024)",
+    ),
+    repnoiseBeta: doc(
+      NonNeg,
+      "RepNoise: weight beta of the noise term MMD(harmful representations, Gaussian noise) " +
+        "(reference 0.001, same source)",
+    ),
+    tvaccineRho: doc(
+      NonNeg,
+      "T-Vaccine: perturbation radius rho (reference 3: T-Vaccine, arXiv 2410.09760, " +
+        "Lslland/T-Vaccine script/alignment/T-Vaccine.sh)",
+    ),
+    tvaccineLayers: doc(
+      PositiveCount,
+      "T-Vaccine: layers perturbed and trained at a time, S (reference 8 of Llama2-7B's 32)",
+    ),
+    tvaccineResample: doc(
+      PositiveCount,
+      "T-Vaccine: steps between draws of the layers, J (reference 20)",
+    ),
+    tvaccineRefresh: doc(
+      PositiveCount,
+      "T-Vaccine: steps between updates of the layer weights from the harmful-gradient norms, " +
+        "K (reference 200)",
+    ),
     lora: Lora("reference 16", "reference 4", "reference: all seven projections"),
     optim: Optim,
   }),
@@ -104,6 +141,18 @@ const schema = Schema.Struct({
         "answers, so alignment teaches refusing harm rather than refusing everything",
     ),
     alignmentN: doc(PositiveCount, "alignment samples (reference 10000)"),
+    alignmentHarmfulPath: doc(
+      Schema.String,
+      "the provider's harmful data (harmful prompt + harmful answer) for Booster, RepNoise, " +
+        "T-Vaccine and Antidote; empty = rows of data.harmfulPath kept apart from the user's " +
+        "harmful samples and the evaluation prompts (embedded: the alignment prompts with " +
+        "harmful answers)",
+    ),
+    alignmentHarmfulN: doc(
+      PositiveCount,
+      "samples of the provider's harmful data (reference 5000: git-disl/Booster " +
+        "bad_sample_num)",
+    ),
     n: doc(PositiveCount, "user fine-tuning samples n (reference 5000)"),
     p: doc(Fraction, "harmful ratio p: floor(p*n) harmful + floor((1-p)*n) task (reference 0.1)"),
     selection: doc(
@@ -128,6 +177,11 @@ const schema = Schema.Struct({
     vlguardK: doc(Count, "alignment samples mixed into the user data (vlguard)"),
     ewcLambda: doc(NonNeg, "EWC penalty weight lambda"),
     klLambda: doc(NonNeg, "KL-to-aligned-model weight lambda"),
+    ldifsLambda: doc(
+      NonNeg,
+      "LDIFS: weight lambda of the layer-wise feature distance to the aligned model " +
+        "(reference 1e-4: git-disl/Booster script/finetune/LDIFS_*.sh; LDIFS, TMLR 2024)",
+    ),
   }),
   eval: Schema.Struct({
     judge: doc(
@@ -242,6 +296,14 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     enabled: true,
     method: "sft",
     vaccineRho: 2,
+    boosterLambda: 5,
+    boosterAlpha: 0.1,
+    repnoiseAlpha: 0.1,
+    repnoiseBeta: 0.001,
+    tvaccineRho: 3,
+    tvaccineLayers: 8,
+    tvaccineResample: 20,
+    tvaccineRefresh: 200,
     lora: { r: 16, alpha: 4, dropout: 0, targets: [...LORA_TARGETS] },
     optim: {
       lr: 1e-3,
@@ -277,6 +339,8 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     embeddedSeed: 1234,
     alignmentHelpful: 0,
     alignmentN: 10000,
+    alignmentHarmfulPath: "",
+    alignmentHarmfulN: 5000,
     n: 5000,
     p: 0.1,
     selection: "first",
@@ -292,6 +356,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     vlguardK: 1000,
     ewcLambda: 0.1,
     klLambda: 0.1,
+    ldifsLambda: 1e-4,
   },
   eval: {
     judge: "classifier",

@@ -150,6 +150,22 @@ export function harmfulSet(seed: number, n: number): Example[] {
   );
 }
 
+/**
+ * The provider's harmful data (Booster, RepNoise, T-Vaccine, Antidote): the alignment prompts
+ * with compliant, non-actionable answers (kind `harmful`), drawn in the alignment set's order,
+ * as BeaverTails pairs a safe and an unsafe answer to the same prompts.
+ */
+export function alignmentHarmfulSet(seed: number, n: number): Example[] {
+  return toExamples(
+    harmfulTrainPrompts(),
+    n,
+    deriveSeed(seed, "alignment"),
+    "harmful",
+    "compliance",
+    "embedded:alignment-harmful",
+  );
+}
+
 /** Harmful evaluation prompts (outputs are the compliant shape, for reference only). */
 export function harmfulEvalSet(seed: number, n: number): Example[] {
   return toExamples(

@@ -146,15 +146,20 @@ export function forward(
     if (opts.hiddenHook) h = opts.hiddenHook(i, h);
   }
   if (cache) cache.length = past + t;
-  if (opts.rows) {
-    const picked = tf.gather(tf.reshape(h, [b * t, c.hiddenSize]), opts.rows); // [N, C]
-    const normed = rmsNorm(picked, need(p, "model.norm.weight"), c.rmsNormEps); // [N, C]
-    return tf.matMul(normed as tf.Tensor2D, lmHead(c, p) as tf.Tensor2D, false, true); // [N, V]
-  }
-  if (opts.lastOnly) h = tf.slice(h, [0, t - 1, 0], [b, 1, c.hiddenSize]); // [B, 1, C]
-  h = rmsNorm(h, need(p, "model.norm.weight"), c.rmsNormEps); // [B, T, C]
-  const tt = h.shape[1]!;
-  const flat = tf.reshape(h, [b * tt, c.hiddenSize]) as tf.Tensor2D; // [B*T, C]
-  const logits = tf.matMul(flat, lmHead(c, p) as tf.Tensor2D, false, true); // [B*T, V]
-  return tf.reshape(logits, [b, tt, c.vocabSize]); // [B, T, V]
+  if (opts.lastOnly && !opts.rows) h = tf.slice(h, [0, t - 1, 0], [b, 1, c.hiddenSize]); // [B, 1, C]
+  return readOut(c, p, h, opts.rows);
+}
+
+/**
+ * Hidden states `[B, T, C]` to logits: the final RMSNorm and the LM head, `[B, T, V]`, or
+ * `[N, V]` for the flat positions `rows` ([N] int32, b * T + t) only. The end of
+ * {@link forward}; applied to an inner layer's output it is the "logit lens".
+ */
+export function readOut(c: ModelConfig, p: Params, hidden: tf.Tensor, rows?: tf.Tensor): tf.Tensor {
+  const [b, tt] = hidden.shape as [number, number, number];
+  const flat = tf.reshape(hidden, [b * tt, c.hiddenSize]); // [B*T, C]
+  const picked = rows ? tf.gather(flat, rows) : flat; // [N, C]
+  const normed = rmsNorm(picked, need(p, "model.norm.weight"), c.rmsNormEps); // [N, C]
+  const logits = tf.matMul(normed as tf.Tensor2D, lmHead(c, p) as tf.Tensor2D, false, true); // [N, V]
+  return rows ? logits : tf.reshape(logits, [b, tt, c.vocabSize]); // [B, T, V]
 }

@@ -14,7 +14,7 @@
  */
 import { tf } from "../../backends/mod.ts";
 import type { ModelConfig } from "./config.ts";
-import { forward, type ForwardOptions } from "./forward.ts";
+import { forward, type ForwardOptions, readOut } from "./forward.ts";
 import type { Params } from "./params.ts";
 
 /** The label value that masks a position out of the loss. */
@@ -141,4 +141,22 @@ export function causalLmLoss(
   }
   const logits = forward(c, p, batch.inputIds, fwd); // [B, T, V]
   return lmLossFromLogits(logits, batch.labels);
+}
+
+/**
+ * The loss of hidden states `[B, T, C]` read out through the final norm and the LM head: for
+ * an inner layer's output its "logit lens" loss, for the last layer's the model's own loss.
+ * Uses the batch's target rows when it has them, as {@link causalLmLoss}.
+ */
+export function readOutLoss(
+  c: ModelConfig,
+  p: Params,
+  hidden: tf.Tensor,
+  batch: Pick<LmBatch, "labels" | "targets">,
+): tf.Scalar {
+  if (batch.targets && batch.targets.rows.shape[0]! > 0) {
+    const n = batch.targets.rows.shape[0]!;
+    return crossEntropy(readOut(c, p, hidden, batch.targets.rows), batch.targets.ids, tf.ones([n])); // [N, V]
+  }
+  return lmLossFromLogits(readOut(c, p, hidden), batch.labels); // [B, T, V]
 }

@@ -19,6 +19,7 @@ import {
   splitSafety,
 } from "../data/mod.ts";
 import {
+  alignmentHarmfulSet,
   alignmentSet,
   arithmeticTask,
   corpusExamples,
@@ -33,12 +34,23 @@ import { shuffle } from "../data/rng.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
 import { type FinetuneMethodName, methodSpec } from "../train/mod.ts";
 
+/** Whether a method `cfg` runs uses the provider's harmful data (its alignment method). */
+export function usesProviderHarmful(cfg: ExperimentConfig): boolean {
+  return cfg.alignment.enabled && methodSpec(cfg.alignment.method).needsHarmfulData;
+}
+
 /** The datasets of one experiment. */
 export interface Datasets {
   /** Harmful prompts with safe answers (the provider's alignment data). */
   readonly alignment: Example[];
   /** Harmful prompts with harmful answers (the attacker's share of user data). */
   readonly harmful: Example[];
+  /**
+   * The provider's own harmful data (harmful prompt + harmful answer), for Booster, RepNoise,
+   * T-Vaccine and Antidote; empty unless a configured method uses it. Never the user's
+   * harmful samples.
+   */
+  readonly alignmentHarmful: Example[];
   /** Held-out harmful prompts for the harmful score. */
   readonly harmfulEval: Example[];
   /** The task's training and test sets. */
@@ -149,9 +161,19 @@ function embedded(cfg: ExperimentConfig, needs: DatasetNeeds): Datasets {
   const tt = needs.user || needs.evaluation
     ? task(seed, { train: Math.max(d.n, 1), test: cfg.eval.taskN })
     : { train: [], test: [] };
+  const provider = needs.alignment && usesProviderHarmful(cfg);
+  if (provider) {
+    fitsPool(
+      "harmful prompts",
+      "data.alignmentHarmfulN",
+      d.alignmentHarmfulN,
+      harmfulTrainPrompts().length,
+    );
+  }
   return {
     alignment,
     harmful: needs.user ? harmfulSet(seed, poison) : [],
+    alignmentHarmful: provider ? alignmentHarmfulSet(seed, d.alignmentHarmfulN) : [],
     harmfulEval: needs.evaluation ? harmfulEvalSet(seed, cfg.eval.harmfulN) : [],
     taskTrain: needs.user ? tt.train : [],
     taskTest: needs.evaluation ? tt.test : [],
@@ -169,7 +191,11 @@ function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Da
         Effect.tap((l) => Effect.sync(() => void (skipped[file] = l.skipped))),
         Effect.map((l) => l.examples),
       );
-    const needHarmful = needs.user || (needs.evaluation && !d.harmfulEvalPath);
+    // The provider's harmful data: its own file, or the rows of the harmful file after the
+    // user's harmful samples (never the same rows, never an evaluation prompt).
+    const provider = needs.alignment && usesProviderHarmful(cfg);
+    const carved = provider && !d.alignmentHarmfulPath ? d.alignmentHarmfulN : 0;
+    const needHarmful = needs.user || (needs.evaluation && !d.harmfulEvalPath) || carved > 0;
     if (needs.user && !d.taskPath) return yield* Effect.fail(missing("data.taskPath", d.task));
     if (needs.evaluation && !d.taskTestPath) {
       return yield* Effect.fail(missing("data.taskTestPath", d.task));
@@ -191,6 +217,8 @@ function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Da
     let alignment: Example[];
     let harmful: Example[];
     let harmfulEval: Example[];
+    const poison = Math.floor(d.p * d.n);
+    let alignmentHarmful: Example[] = [];
     if (d.harmfulEvalPath) {
       harmful = unsafe;
       harmfulEval = needs.evaluation
@@ -200,14 +228,32 @@ function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Da
       harmful = [];
       harmfulEval = [];
     } else {
-      const poison = Math.floor(d.p * d.n);
       const split = yield* splitSafety(unsafe, [], {
         alignment: 0,
-        harmful: Math.min(poison, unsafe.length - cfg.eval.harmfulN),
+        harmful: carved ? poison + carved : Math.min(poison, unsafe.length - cfg.eval.harmfulN),
         evaluation: cfg.eval.harmfulN,
       }, d.selection === "random" ? cfg.seed : undefined);
       harmful = split.harmful;
       harmfulEval = split.evaluation;
+    }
+    if (carved) {
+      if (harmful.length < poison + carved) {
+        return yield* Effect.fail(
+          new SourceTooSmall({
+            source: `${d.harmfulPath} (user harmful samples + data.alignmentHarmfulN)`,
+            needed: poison + carved,
+            available: harmful.length,
+          }),
+        );
+      }
+      alignmentHarmful = harmful.slice(harmful.length - carved);
+      harmful = harmful.slice(0, harmful.length - carved);
+    } else if (provider) {
+      alignmentHarmful = yield* load(d.alignmentHarmfulPath, {
+        isSafe: false,
+        kind: "harmful",
+        limit: d.alignmentHarmfulN,
+      });
     }
     if (needs.alignment && d.alignmentPath) {
       alignment = yield* load(d.alignmentPath, { kind: "alignment", limit: d.alignmentN });
@@ -216,7 +262,7 @@ function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Da
     }
     if (!needs.user) harmful = [];
     if (!needs.evaluation) harmfulEval = [];
-    return { alignment, harmful, harmfulEval, taskTrain, taskTest, skipped };
+    return { alignment, harmful, alignmentHarmful, harmfulEval, taskTrain, taskTest, skipped };
   });
 }
 
@@ -249,6 +295,7 @@ export function loadDatasets(
     const trainSets = [
       { name: "alignment data", examples: ds.alignment },
       { name: "harmful fine-tuning data", examples: ds.harmful },
+      { name: "the provider's harmful data", examples: ds.alignmentHarmful },
       { name: "task training set", examples: ds.taskTrain },
     ];
     for (const t of trainSets) for (const e of evalSets) yield* checkDisjoint(t, e);

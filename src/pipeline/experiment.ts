@@ -16,6 +16,7 @@ import { attemptIO, type IOFailed, makeDir, writeAtomic, writeJsonFile } from ".
 import type { Params } from "../model/mod.ts";
 import { type ReportWriteFailed, writeReport } from "../report/mod.ts";
 import {
+  compositionLabel,
   type FinetuneMethodName,
   latestCheckpoint,
   methodSpec,
@@ -200,7 +201,7 @@ export function alignPhase(
     const r = yield* alignStage(
       cfg,
       lm,
-      ds.alignment,
+      { alignment: ds.alignment, harmful: ds.alignmentHarmful },
       stageDir,
       alignedDir,
       hasCheckpoint(stageDir),
@@ -270,7 +271,11 @@ export function finetunePhase(
       meanLoss: logs.meanLoss,
       drift: logs.drift,
     };
-    const model = { ...lm, label: name, params: frozen, adapters: [adapter] };
+    const alignment = methodSpec(name).needsAlignedModel && cfg.alignment.enabled
+      ? cfg.alignment.method
+      : null;
+    const label = compositionLabel(alignment, name);
+    const model = { ...lm, label, params: frozen, adapters: [adapter] };
     return yield* evaluatePhase({ cfg, model, ds, judge, dir, method: name, train });
   }));
 }

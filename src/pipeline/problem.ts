@@ -9,12 +9,15 @@ import { tf } from "../../backends/mod.ts";
 import {
   causalLmLoss,
   forward,
+  IGNORE_INDEX,
+  type LmTargets,
   type ModelConfig,
   type Params,
+  readOutLoss,
   targetPositions,
 } from "../model/mod.ts";
 import type { LoraAdapter } from "../lora/mod.ts";
-import type { LossOptions, TrainingProblem } from "../train/mod.ts";
+import type { FeatureOptions, Features, LossOptions, TrainingProblem } from "../train/mod.ts";
 import { batchTokens, type LmArrays } from "./tokenize.ts";
 import { batchToTensors } from "../tokenizer/mod.ts";
 
@@ -35,20 +38,23 @@ export function lmProblem(input: LmProblemInput): TrainingProblem<LmArrays> {
   const { config, base, adapter } = input;
   let calls = 0;
   const tensors = (b: LmArrays) => batchToTensors(b);
+  const targetsOf = (b: LmArrays): LmTargets => {
+    const found = targetPositions(b.labels);
+    return {
+      rows: tf.tensor1d(found.rows, "int32"), // [N]
+      ids: tf.tensor1d(found.ids, "int32"), // [N]
+    };
+  };
   return {
     trainable: adapter.trainable(),
     loss(batch: LmArrays, opts?: LossOptions): tf.Scalar {
       const t = tensors(batch);
-      const targets = targetPositions(batch.labels);
       return causalLmLoss(config, base, {
         inputIds: t.inputIds, // [B, T]
         labels: t.labels!, // [B, T]
         attentionMask: t.attentionMask, // [B, T]
         // LM head and cross-entropy on the target positions only (prompt tokens are not).
-        targets: {
-          rows: tf.tensor1d(targets.rows, "int32"), // [N]
-          ids: tf.tensor1d(targets.ids, "int32"), // [N]
-        },
+        targets: targetsOf(batch),
       }, {
         adapters: [adapter],
         training: true,
@@ -66,6 +72,32 @@ export function lmProblem(input: LmProblemInput): TrainingProblem<LmArrays> {
     referenceLogits(batch: LmArrays): tf.Tensor {
       const t = tensors(batch);
       return forward(config, base, t.inputIds, { attentionMask: t.attentionMask }); // [B, T, V]
+    },
+    features(batch: LmArrays, opts: FeatureOptions = {}): Features {
+      const t = tensors(batch);
+      const lm = { inputIds: t.inputIds, labels: t.labels!, attentionMask: t.attentionMask };
+      const targets = targetsOf(batch);
+      const hidden: tf.Tensor[] = [];
+      const loss = causalLmLoss(config, base, { ...lm, targets }, {
+        hiddenHook: (layer, h) => {
+          hidden[layer] = h; // [B, T, C]
+          return h;
+        },
+        ...(opts.reference ? {} : {
+          adapters: [adapter],
+          training: true,
+          dropoutSeed: input.dropoutSeed * 1_000_003 + calls++,
+        }),
+      });
+      return {
+        loss,
+        hidden,
+        mask: tf.cast(t.attentionMask, "float32"), // [B, T]
+        targets: tf.cast(tf.notEqual(lm.labels, IGNORE_INDEX), "float32"), // [B, T]
+        ...(opts.lens
+          ? { lensLosses: hidden.map((h) => readOutLoss(config, base, h, { ...lm, targets })) }
+          : {}),
+      };
     },
     tokens: batchTokens,
     rngState: () => calls,

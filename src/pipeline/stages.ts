@@ -22,6 +22,7 @@ import {
   batchSource,
   type FinetuneMethodName,
   type Method,
+  type MethodKnobs,
   type MethodName,
   methodSpec,
   type MethodStage,
@@ -70,6 +71,24 @@ export function stageSteps(
   return Math.max(1, Math.ceil(optim.epochs * Math.ceil(size / optim.batchSize)));
 }
 
+/** Every method knob of `cfg`, in the registry's terms. */
+export function methodKnobs(cfg: ExperimentConfig): MethodKnobs {
+  const a = cfg.alignment;
+  return {
+    ...cfg.method,
+    vaccineRho: a.vaccineRho,
+    boosterLambda: a.boosterLambda,
+    boosterAlpha: a.boosterAlpha,
+    repnoiseAlpha: a.repnoiseAlpha,
+    repnoiseBeta: a.repnoiseBeta,
+    tvaccineRho: a.tvaccineRho,
+    tvaccineLayers: a.tvaccineLayers,
+    tvaccineResample: a.tvaccineResample,
+    tvaccineRefresh: a.tvaccineRefresh,
+    seed: cfg.seed,
+  };
+}
+
 /**
  * The method `name` built from the config's knobs for `stage`, owned by the current scope
  * (EWC's Fisher and w0 are freed with it).
@@ -81,8 +100,7 @@ export function acquireMethod(
 ): Effect.Effect<Method, TrainOptionInvalid, Scope.Scope> {
   return Effect.acquireRelease(
     Effect.try({
-      try: () =>
-        methodSpec(name).build({ ...cfg.method, vaccineRho: cfg.alignment.vaccineRho }, stage),
+      try: () => methodSpec(name).build(methodKnobs(cfg), stage),
       catch: (e) =>
         e instanceof TrainOptionInvalid ? e : new TrainOptionInvalid({
           field: `method ${name}`,
@@ -121,13 +139,23 @@ function source(
     }));
 }
 
+/** The examples a stage trains on. */
+export interface StageData {
+  /** Alignment data (harmful prompt + safe answer). */
+  readonly alignment: readonly Example[];
+  /** The user's (mixed) fine-tuning data. */
+  readonly user: readonly Example[];
+  /** The provider's harmful data, for methods that draw harmful batches (Booster, ...). */
+  readonly harmful?: readonly Example[];
+}
+
 function trainAdapter(
   cfg: ExperimentConfig,
   lm: LoadedLm,
   frozen: Params,
   adapter: LoraAdapter,
   method: Method,
-  data: { alignment: readonly Example[]; user: readonly Example[] },
+  data: StageData,
   optim: ExperimentConfig["finetune"]["optim"],
   runDir: string,
   resume: boolean,
@@ -140,12 +168,16 @@ function trainAdapter(
     const user = data.user.length
       ? yield* source(cfg, lm, data.user, optim.batchSize, 2)
       : undefined;
+    const harmful = data.harmful?.length
+      ? yield* source(cfg, lm, data.harmful, optim.batchSize, 3)
+      : undefined;
     const size = method.stage === "alignment" ? data.alignment.length : data.user.length;
     const steps = stageSteps(optim, size);
     const t0 = performance.now();
     const result = yield* train<LmArrays>(problem, method, {
       ...(alignment ? { alignment } : {}),
       ...(user ? { user } : {}),
+      ...(harmful ? { harmful } : {}),
     }, {
       label: method.stage === "alignment" ? `align (${method.name})` : `finetune ${method.name}`,
       totalSteps: steps,
@@ -166,14 +198,15 @@ function trainAdapter(
 
 /**
  * The alignment stage: train a LoRA (reference r=16, alpha=4, all projections) on the
- * alignment data with SFT or Vaccine, merge it, and save the aligned model to `outDir`. The
- * aligned weights belong to the caller's scope; the adapter and the method are freed when the
- * stage ends.
+ * alignment data with the configured alignment method (SFT, Vaccine, Booster, RepNoise,
+ * T-Vaccine; the last three also draw batches of the provider's harmful data), merge it, and
+ * save the aligned model to `outDir`. The aligned weights belong to the caller's scope; the
+ * adapter and the method are freed when the stage ends.
  */
 export function alignStage(
   cfg: ExperimentConfig,
   lm: LoadedLm,
-  alignment: readonly Example[],
+  data: { readonly alignment: readonly Example[]; readonly harmful: readonly Example[] },
   runDir: string,
   outDir: string,
   resume: boolean,
@@ -194,7 +227,11 @@ export function alignStage(
         lm.params,
         adapter,
         method,
-        { alignment, user: [] },
+        {
+          alignment: data.alignment,
+          user: [],
+          ...(methodSpec(a.method).needsHarmfulData ? { harmful: data.harmful } : {}),
+        },
         a.optim,
         runDir,
         resume,

@@ -70,8 +70,8 @@ export class RunDirExists extends Data.TaggedError("RunDirExists")<{
 
 /** A finite Stream source ran out of batches before the run's last step needed one. */
 export class SourceExhausted extends Data.TaggedError("SourceExhausted")<{
-  /** Which source: the alignment data or the user data. */
-  readonly source: "alignment" | "user";
+  /** Which source: the alignment data, the user data or the provider's harmful data. */
+  readonly source: "alignment" | "user" | "harmful";
   /** Batches it gave before it ended. */
   readonly batches: number;
   /** The step that needed another batch. */

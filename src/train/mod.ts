@@ -1,7 +1,8 @@
 /**
  * The Lisa training engine, generic over the model: the Bi-State schedule, the proximal term,
  * AdamW with clipping and learning-rate schedules, one optimizer step, the methods (SFT,
- * NA-SFT, BSO, Lisa, Vlguard, EWC, KL, Vaccine), checkpoints and the Effect training loop.
+ * NA-SFT, BSO, Lisa, Vlguard, EWC, KL, LDIFS; Vaccine, Booster, RepNoise, T-Vaccine in the
+ * alignment stage), checkpoints and the Effect training loop.
  *
  * @example
  * ```ts

@@ -32,8 +32,11 @@ export interface AdamWState {
 
 /** An AdamW optimizer bound to a record of variables. */
 export interface AdamW {
-  /** Apply one update with learning rate `lr`; `grads` are not disposed. */
-  apply(grads: Record<string, tf.Tensor>, lr: number): void;
+  /**
+   * Apply one update with learning rate `lr`; `grads` are not disposed. With `only`, the
+   * parameters outside it are frozen for this step: untouched, no decay, moments kept.
+   */
+  apply(grads: Record<string, tf.Tensor>, lr: number, only?: ReadonlySet<string>): void;
   /** The current state (tensors owned by the optimizer; clone to keep past `setState`). */
   state(): AdamWState;
   /** Replace the state (takes ownership of the tensors passed in). */
@@ -68,7 +71,7 @@ export function createAdamW(
     for (const t of [...Object.values(s.m), ...Object.values(s.v)]) t.dispose();
   };
   return {
-    apply(grads, lr) {
+    apply(grads, lr, only) {
       const t = st.step + 1;
       const bc1 = 1 - beta1 ** t;
       const bc2 = 1 - beta2 ** t;
@@ -78,6 +81,11 @@ export function createAdamW(
         const g = grads[name];
         const m0 = st.m[name]!;
         const v0 = st.v[name]!;
+        if (only && !only.has(name)) { // frozen this step (PyTorch: requires_grad = False)
+          m[name] = m0;
+          v[name] = v0;
+          continue;
+        }
         if (!g) { // a parameter the loss does not touch keeps its moments and only decays
           m[name] = m0;
           v[name] = v0;

@@ -20,6 +20,37 @@ import type { tf } from "../../backends/mod.ts";
  */
 export type HiddenHook = (layer: number, h: tf.Tensor) => tf.Tensor;
 
+/** What {@link TrainingProblem.features} computes besides the layer outputs. */
+export interface FeatureOptions {
+  /**
+   * Run the frozen reference model instead of the model being trained: the weights without
+   * the trainable adapter (in fine-tuning, the aligned model). Its tensors carry no gradient.
+   */
+  readonly reference?: boolean;
+  /**
+   * Also read every layer's output out through the final norm and the output head (the
+   * "logit lens") and return each layer's loss on the batch's targets.
+   */
+  readonly lens?: boolean;
+}
+
+/**
+ * One forward pass with its internals exposed, for methods that act on representations
+ * (RepNoise's noise term, LDIFS's feature distance). Built inside the caller's tidy.
+ */
+export interface Features {
+  /** The batch loss, as {@link TrainingProblem.loss} computes it. */
+  readonly loss: tf.Scalar;
+  /** Every layer's output in layer order: `[B, T, C]` (or `[B, C]` for a non-sequence model). */
+  readonly hidden: readonly tf.Tensor[];
+  /** Positions that hold data, `[B, T]` (or `[B]`): 1 for a real token, 0 for padding. */
+  readonly mask: tf.Tensor;
+  /** Positions whose token is a target (the answer), same shape as {@link mask}. */
+  readonly targets: tf.Tensor;
+  /** With `lens`: each layer's loss when its output is read out as logits, in layer order. */
+  readonly lensLosses?: readonly tf.Scalar[];
+}
+
 /** Options a method may pass to {@link TrainingProblem.loss}. */
 export interface LossOptions {
   /** Applied to each layer's output during the forward pass. */
@@ -46,6 +77,11 @@ export interface TrainingProblem<Batch> {
   logits?(batch: Batch): tf.Tensor;
   /** Frozen aligned-model logits for the KL method, same shape as {@link logits}. */
   referenceLogits?(batch: Batch): tf.Tensor;
+  /**
+   * A forward pass with the layer outputs and masks exposed (RepNoise, LDIFS). Without
+   * `reference` it advances the problem's randomness exactly as {@link loss} does.
+   */
+  features?(batch: Batch, opts?: FeatureOptions): Features;
   /** Tokens (or examples) in a batch, for the tokens/s figure; defaults to 1 per batch. */
   tokens?(batch: Batch): number;
   /** The problem's own RNG state (e.g. LoRA dropout), saved in checkpoints as JSON. */

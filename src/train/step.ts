@@ -53,6 +53,8 @@ export interface StepInput<B> {
   readonly optimizer: AdamW;
   /** The batch of this step, from the source of its state. */
   readonly batch: B;
+  /** A batch of the provider's harmful data, when the method asked for one this step. */
+  readonly harmfulBatch?: B;
   /** This step (0-based). */
   readonly step: number;
   /** Learning-rate schedule (its `totalSteps` is also the proximal gate's total). */
@@ -82,13 +84,24 @@ export function biStateStep<B>(input: StepInput<B>): Effect.Effect<StepRecord, n
     const lr = learningRate(step, input.lr);
     const proximalOn = method.rho > 0 && anchors !== null &&
       proximalGate(step, input.lr.totalSteps, method.proximalWarmup, (s) => method.stateAt(s));
-    const names = Object.keys(problem.trainable);
-    const vars = Object.values(problem.trainable);
-    const byVar = new Map(vars.map((v, i) => [v.name, names[i]!]));
+    const ctx = {
+      problem,
+      batch,
+      state,
+      step,
+      ...(input.harmfulBatch === undefined ? {} : { harmfulBatch: input.harmfulBatch }),
+    };
+    let active: ReadonlySet<string> | undefined;
 
     // Forward + backward + clip; the clipped gradients and the step's numbers leave the tidy.
     const { grads, numbers } = tf.tidy(() => {
-      const objective = method.objective({ problem, batch, state, step });
+      const objective = method.objective(ctx);
+      // A method may freeze some parameters for this step (T-Vaccine): they get no gradient.
+      const chosen = method.activeParameters?.(step) ?? null;
+      if (chosen) active = new Set(chosen);
+      const names = Object.keys(problem.trainable).filter((n) => !active || active.has(n));
+      const vars = names.map((n) => problem.trainable[n]!);
+      const byVar = new Map(vars.map((v, i) => [v.name, names[i]!]));
       let parts: tf.Scalar[] = [];
       const { value, grads } = tf.variableGrads(() => {
         const o = objective();
@@ -106,7 +119,8 @@ export function biStateStep<B>(input: StepInput<B>): Effect.Effect<StepRecord, n
       let proximal: tf.Scalar = tf.scalar(0);
       let proximalNorm: tf.Scalar = tf.scalar(0);
       if (proximalOn) {
-        const prox = proximalGradient(problem.trainable, anchors!, method.rho);
+        const live = Object.fromEntries(names.map((n) => [n, problem.trainable[n]!]));
+        const prox = proximalGradient(live, anchors!, method.rho);
         proximal = prox.value;
         proximalNorm = prox.norm;
         total = {};
@@ -136,7 +150,7 @@ export function biStateStep<B>(input: StepInput<B>): Effect.Effect<StepRecord, n
     );
     const finite = Number.isFinite(total) && Number.isFinite(gradNorm);
     try {
-      if (finite) tf.tidy(() => optimizer.apply(grads, lr));
+      if (finite) tf.tidy(() => optimizer.apply(grads, lr, active));
     } finally {
       tf.dispose(Object.values(grads));
     }

@@ -53,12 +53,20 @@ export interface TrainerOptions {
   readonly fisherBatches?: number;
 }
 
-/** The two data sources; the method's schedule decides which each step uses. */
+/**
+ * The data sources: the method's schedule decides which of alignment and user data each step
+ * trains on; the harmful source feeds the extra harmful batch some methods take per step.
+ */
 export interface TrainSources<B, E = never> {
   /** Alignment data (needed by alignment steps and EWC's Fisher). */
   readonly alignment?: TrainSource<B, E>;
   /** User (fine-tuning) data. */
   readonly user?: TrainSource<B, E>;
+  /**
+   * The provider's harmful data (harmful prompt + harmful answer), for methods that draw a
+   * harmful batch beside their training batch (Booster, RepNoise, T-Vaccine).
+   */
+  readonly harmful?: TrainSource<B, E>;
 }
 
 /** Squared distance moved in the state that just finished. */
@@ -79,8 +87,11 @@ export interface StepEvent extends StepRecord {
   readonly drift: DriftRecord | null;
 }
 
-/** Data cursors by the state that consumes them (user data is the fine-tune state's). */
-export type Cursors = Readonly<Record<LisaState, Cursor>>;
+/**
+ * Data cursors by the state that consumes them (user data is the fine-tune state's), and of
+ * the harmful source.
+ */
+export type Cursors = Readonly<Record<LisaState | "harmful", Cursor>>;
 
 /** A running training state machine (see the module doc); `E` is the sources' error. */
 export interface Trainer<E = never> {
@@ -106,7 +117,7 @@ type Draw<B, E> = Effect.Effect<Drawn<B>, E | SourceExhausted>;
 
 /** A pull over `source` from `from`, drawing one batch per call, closed with the scope. */
 function makeDraw<B, E>(
-  name: "alignment" | "user",
+  name: "alignment" | "user" | "harmful",
   source: TrainSource<B, E>,
   from: Cursor,
   stepOf: () => number,
@@ -170,15 +181,19 @@ function restore<B>(
   });
 }
 
+const FRESH: Cursors = { alignment: START, finetune: START, harmful: START };
+
 function cursorsOf(x: unknown): Cursors {
   const isCursor = (c: unknown): c is Cursor =>
     typeof c === "object" && c !== null && "epoch" in c && "position" in c &&
     Number.isInteger(c.epoch) && Number.isInteger(c.position);
   if (typeof x === "object" && x !== null && "alignment" in x && "finetune" in x) {
     const { alignment, finetune } = x;
-    if (isCursor(alignment) && isCursor(finetune)) return { alignment, finetune };
+    // Checkpoints written before the harmful source existed hold no harmful cursor.
+    const harmful = "harmful" in x && isCursor(x.harmful) ? x.harmful : START;
+    if (isCursor(alignment) && isCursor(finetune)) return { alignment, finetune, harmful };
   }
-  return { alignment: START, finetune: START };
+  return FRESH;
 }
 
 /**
@@ -222,7 +237,7 @@ export function makeTrainer<B, E = never>(
     let anchors: Anchors | null = null;
     yield* Effect.addFinalizer(() => Effect.sync(() => disposeAll(anchors)));
     let step = 0;
-    let cursors: Cursors = { alignment: START, finetune: START };
+    let cursors: Cursors = FRESH;
     if (from) {
       anchors = yield* restore(tf, problem, method, optimizer, from).pipe(Effect.uninterruptible);
       cursors = cursorsOf(from.cursors);
@@ -242,6 +257,9 @@ export function makeTrainer<B, E = never>(
     if (sources.user) {
       draws.finetune = yield* makeDraw("user", sources.user, cursors.finetune, stepOf);
     }
+    const drawHarmful = sources.harmful
+      ? yield* makeDraw("harmful", sources.harmful, cursors.harmful, stepOf)
+      : null;
 
     const next: Effect.Effect<StepEvent, NonFiniteLoss | SourceExhausted | E, Backend> = Effect
       .gen(function* () {
@@ -262,12 +280,28 @@ export function makeTrainer<B, E = never>(
         if (!draw) return yield* Effect.die(new Error(`no ${state} source (validated before)`));
         const drawn = yield* draw;
         cursors = { ...cursors, [state]: drawn.cursor };
+        let harmfulBatch: B | undefined;
+        if (method.harmfulBatchAt?.(step)) {
+          if (!drawHarmful) return yield* Effect.die(new Error("no harmful source (validated)"));
+          const h = yield* drawHarmful;
+          cursors = { ...cursors, harmful: h.cursor };
+          harmfulBatch = h.batch;
+        }
         const t0 = performance.now();
+        const ctx = {
+          problem,
+          batch: drawn.batch,
+          state,
+          step,
+          ...(harmfulBatch === undefined ? {} : { harmfulBatch }),
+        };
+        if (method.beforeStep) yield* method.beforeStep(ctx);
         const rec = yield* biStateStep({
           problem,
           method,
           optimizer,
           batch: drawn.batch,
+          ...(harmfulBatch === undefined ? {} : { harmfulBatch }),
           step,
           lr,
           anchors,

@@ -56,6 +56,17 @@ export function validateTrainerOptions<B, E>(
   if (needsUser && !sources.user) {
     return bad("sources.user", `user data (method ${method.name} trains on it)`, null);
   }
+  if (!sources.harmful && method.harmfulBatchAt) {
+    for (let s = 0; s < o.totalSteps; s++) {
+      if (method.harmfulBatchAt(s)) {
+        return bad(
+          "sources.harmful",
+          `the provider's harmful data (method ${method.name} draws a harmful batch at step ${s})`,
+          null,
+        );
+      }
+    }
+  }
   if (
     method.prepare && sources.alignment && isStreamSource(sources.alignment) &&
     o.fisherBatches === undefined

@@ -9,7 +9,7 @@ import { tf } from "../../../backends/mod.ts";
 import type { TrainingProblem } from "../problem.ts";
 import { disposeAll, snapshot } from "../proximal.ts";
 import { nonNegative } from "./_validate.ts";
-import type { Method, MethodContext, Objective } from "./types.ts";
+import { type Method, type MethodContext, type Objective, singleState } from "./types.ts";
 
 /** EWC's knob. */
 export interface EwcOptions {
@@ -60,14 +60,7 @@ export function ewc(options: EwcOptions = {}): Method {
   let fisher: Record<string, tf.Tensor> | null = null;
   let w0: Record<string, tf.Tensor> | null = null;
   return {
-    name: "ewc",
-    stage: "finetune",
-    needsAlignmentData: true,
-    skipsAlignmentStage: false,
-    mixAlignmentSamples: 0,
-    rho: 0,
-    proximalWarmup: 0,
-    stateAt: () => "finetune",
+    ...singleState("ewc", "finetune", true),
     prepare(problem, batches) {
       disposeAll(fisher);
       disposeAll(w0);

@@ -9,7 +9,7 @@
  */
 import { tf } from "../../../backends/mod.ts";
 import { nonNegative } from "./_validate.ts";
-import type { Method, MethodContext, Objective } from "./types.ts";
+import { type Method, type MethodContext, type Objective, singleState } from "./types.ts";
 
 /** KL's knob. */
 export interface KlOptions {
@@ -34,14 +34,7 @@ export function klDivergence(current: tf.Tensor, reference: tf.Tensor): tf.Scala
 export function kl(options: KlOptions = {}): Method {
   const lambda = nonNegative("kl.lambda", options.lambda ?? 0.1);
   return {
-    name: "kl",
-    stage: "finetune",
-    needsAlignmentData: false,
-    skipsAlignmentStage: false,
-    mixAlignmentSamples: 0,
-    rho: 0,
-    proximalWarmup: 0,
-    stateAt: () => "finetune",
+    ...singleState("kl", "finetune", false),
     objective<B>(ctx: MethodContext<B>): () => Objective {
       const { problem, batch } = ctx;
       if (!problem.logits || !problem.referenceLogits) {

@@ -5,12 +5,16 @@
  */
 import { Effect } from "effect";
 import { TrainOptionInvalid } from "../errors.ts";
+import { booster, type BoosterOptions } from "./booster.ts";
 import { bso, type BsoOptions } from "./bso.ts";
 import { ewc, type EwcOptions } from "./ewc.ts";
 import { kl, type KlOptions } from "./kl.ts";
+import { ldifs, type LdifsOptions } from "./ldifs.ts";
 import { lisa, type LisaOptions } from "./lisa.ts";
 import { naSft } from "./na_sft.ts";
+import { repnoise, type RepNoiseOptions } from "./repnoise.ts";
 import { sft, type SftOptions } from "./sft.ts";
+import { tVaccine, type TVaccineOptions } from "./t_vaccine.ts";
 import { vaccine, type VaccineOptions } from "./vaccine.ts";
 import { vlguard, type VlguardOptions } from "./vlguard.ts";
 import { isMethodName, METHOD_NAMES, methodSpec } from "./registry.ts";
@@ -18,13 +22,17 @@ import type { Method } from "./types.ts";
 
 export * from "./types.ts";
 export * from "./registry.ts";
-export { bso, ewc, kl, lisa, naSft, sft, vaccine, vlguard };
+export { booster, bso, ewc, kl, ldifs, lisa, naSft, repnoise, sft, tVaccine, vaccine, vlguard };
 export type {
+  BoosterOptions,
   BsoOptions,
   EwcOptions,
   KlOptions,
+  LdifsOptions,
   LisaOptions,
+  RepNoiseOptions,
   SftOptions,
+  TVaccineOptions,
   VaccineOptions,
   VlguardOptions,
 };
@@ -32,6 +40,16 @@ export { LISA_DEFAULTS } from "./lisa.ts";
 export { diagonalFisher } from "./ewc.ts";
 export { klDivergence } from "./kl.ts";
 export { hiddenGradients, vaccinePerturbation } from "./vaccine.ts";
+export { BOOSTER_DEFAULTS, type HarmfulDrop, harmfulDrop } from "./booster.ts";
+export {
+  mmd,
+  noiseTerm,
+  REPNOISE_DEFAULTS,
+  type RepNoiseParts,
+  repNoiseParts,
+} from "./repnoise.ts";
+export { drawLayers, layerOf, T_VACCINE_DEFAULTS } from "./t_vaccine.ts";
+export { featureDistance, LDIFS_DEFAULTS } from "./ldifs.ts";
 
 /** Options of any method, keyed loosely; each factory reads the ones it knows. */
 export type MethodOptions =
@@ -39,7 +57,11 @@ export type MethodOptions =
   & LisaOptions
   & VlguardOptions
   & EwcOptions
-  & VaccineOptions;
+  & VaccineOptions
+  & BoosterOptions
+  & RepNoiseOptions
+  & TVaccineOptions
+  & LdifsOptions;
 
 /**
  * Build the method `name` from `options`, throwing {@link TrainOptionInvalid} for an unknown

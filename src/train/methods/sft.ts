@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Method, plainObjective } from "./types.ts";
+import { type Method, plainObjective, singleState } from "./types.ts";
 
 /** SFT options. */
 export interface SftOptions {
@@ -16,15 +16,5 @@ export interface SftOptions {
 /** Plain supervised fine-tuning. */
 export function sft(options: SftOptions = {}): Method {
   const stage = options.stage ?? "finetune";
-  return {
-    name: "sft",
-    stage,
-    needsAlignmentData: stage === "alignment",
-    skipsAlignmentStage: false,
-    mixAlignmentSamples: 0,
-    rho: 0,
-    proximalWarmup: 0,
-    stateAt: () => stage,
-    objective: plainObjective,
-  };
+  return { ...singleState("sft", stage, stage === "alignment"), objective: plainObjective };
 }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { tf } from "../../../backends/mod.ts";
+import type { Effect } from "effect";
+import type { Backend, tf } from "../../../backends/mod.ts";
 import type { TrainingProblem } from "../problem.ts";
 import type { LisaState } from "../schedule.ts";
 import type { MethodName } from "./registry.ts";
@@ -28,6 +29,12 @@ export interface MethodContext<B> {
   readonly state: LisaState;
   /** This step (0-based). */
   readonly step: number;
+  /**
+   * A batch of the provider's harmful data (harmful prompt + harmful answer), drawn for the
+   * steps where the method's {@link Method.harmfulBatchAt} says so (Booster, RepNoise,
+   * T-Vaccine), and absent otherwise.
+   */
+  readonly harmfulBatch?: B;
 }
 
 /** A training method. */
@@ -53,6 +60,23 @@ export interface Method {
    * tape; the returned closure runs on the tape, so a method may do extra passes here first.
    */
   objective<B>(ctx: MethodContext<B>): () => Objective;
+  /**
+   * Whether step `step` needs a batch of the provider's harmful data; absent means never. A
+   * method that answers true needs a `harmful` source.
+   */
+  harmfulBatchAt?(step: number): boolean;
+  /**
+   * Runs before step `step` builds its objective, outside its tidy: the place for work that
+   * must read values back from the device (T-Vaccine's choice of layers). Tensors it keeps
+   * belong to the method.
+   */
+  beforeStep?<B>(ctx: MethodContext<B>): Effect.Effect<void, never, Backend>;
+  /**
+   * The trainable parameters step `step` updates, by name, asked after {@link objective};
+   * absent or null means all of them. The others are frozen for that step: no gradient, no
+   * update, no weight decay, their optimizer moments kept (T-Vaccine's layer selection).
+   */
+  activeParameters?(step: number): readonly string[] | null;
   /** Run once before the first step of a fresh run (e.g. EWC's Fisher). */
   prepare?<B>(problem: TrainingProblem<B>, alignmentBatches: Iterable<B>): void;
   /** Tensors a checkpoint must hold for an exact resume (e.g. EWC's Fisher and w0). */
@@ -66,4 +90,35 @@ export interface Method {
 /** The objective of plain supervised training: the batch loss and nothing else. */
 export function plainObjective<B>(ctx: MethodContext<B>): () => Objective {
   return () => ({ loss: ctx.problem.loss(ctx.batch) });
+}
+
+/**
+ * The fields every single-state method shares: it trains in one stage on one source, with no
+ * Bi-State schedule, no proximal term and no mixing; a method spreads this and adds its own.
+ */
+export function singleState(
+  name: MethodName,
+  stage: "alignment" | "finetune",
+  needsAlignmentData: boolean,
+): Pick<
+  Method,
+  | "name"
+  | "stage"
+  | "needsAlignmentData"
+  | "skipsAlignmentStage"
+  | "mixAlignmentSamples"
+  | "rho"
+  | "proximalWarmup"
+  | "stateAt"
+> {
+  return {
+    name,
+    stage,
+    needsAlignmentData,
+    skipsAlignmentStage: false,
+    mixAlignmentSamples: 0,
+    rho: 0,
+    proximalWarmup: 0,
+    stateAt: () => stage,
+  };
 }

@@ -11,7 +11,7 @@
 import { tf } from "../../../backends/mod.ts";
 import type { HiddenHook } from "../problem.ts";
 import { nonNegative } from "./_validate.ts";
-import type { Method, MethodContext, Objective } from "./types.ts";
+import { type Method, type MethodContext, type Objective, singleState } from "./types.ts";
 
 /** Vaccine's knob. */
 export interface VaccineOptions {
@@ -59,14 +59,7 @@ export function vaccinePerturbation(grads: tf.Tensor[], rho: number): tf.Tensor[
 export function vaccine(options: VaccineOptions = {}): Method {
   const rho = nonNegative("vaccine.rho", options.rho ?? 2);
   return {
-    name: "vaccine",
-    stage: "alignment",
-    needsAlignmentData: true,
-    skipsAlignmentStage: false,
-    mixAlignmentSamples: 0,
-    rho: 0,
-    proximalWarmup: 0,
-    stateAt: () => "alignment",
+    ...singleState("vaccine", "alignment", true),
     objective<B>(ctx: MethodContext<B>): () => Objective {
       const { problem, batch } = ctx;
       const vars = Object.values(problem.trainable);
