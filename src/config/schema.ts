@@ -143,8 +143,8 @@ const schema = Schema.Struct({
     alignmentN: doc(PositiveCount, "alignment samples (reference 10000)"),
     alignmentHarmfulPath: doc(
       Schema.String,
-      "the provider's harmful data (harmful prompt + harmful answer) for Booster, RepNoise, " +
-        "T-Vaccine and Antidote; empty = rows of data.harmfulPath kept apart from the user's " +
+      "the provider's harmful data (harmful prompt + harmful answer) for Booster, RepNoise " +
+        "and T-Vaccine; empty = rows of data.harmfulPath kept apart from the user's " +
         "harmful samples and the evaluation prompts (embedded: the alignment prompts with " +
         "harmful answers)",
     ),

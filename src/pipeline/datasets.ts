@@ -46,8 +46,8 @@ export interface Datasets {
   /** Harmful prompts with harmful answers (the attacker's share of user data). */
   readonly harmful: Example[];
   /**
-   * The provider's own harmful data (harmful prompt + harmful answer), for Booster, RepNoise,
-   * T-Vaccine and Antidote; empty unless a configured method uses it. Never the user's
+   * The provider's own harmful data (harmful prompt + harmful answer), for Booster, RepNoise and
+   * T-Vaccine; empty unless a configured method uses it. Never the user's
    * harmful samples.
    */
   readonly alignmentHarmful: Example[];
