@@ -163,6 +163,11 @@ const schema = Schema.Struct({
       Schema.Boolean,
       "skip malformed rows (and report how many) instead of failing",
     ),
+    strictUtf8: doc(
+      Schema.Boolean,
+      "fail on invalid UTF-8 in a data file (file and line named) instead of reading it as " +
+        "U+FFFD and reporting how many",
+    ),
   }),
   method: Schema.Struct({
     name: doc(Schema.Literals(FINETUNE_METHODS), "fine-tuning-stage method"),
@@ -345,6 +350,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     p: 0.1,
     selection: "first",
     skipInvalid: false,
+    strictUtf8: false,
   },
   method: {
     name: "lisa",

@@ -16,9 +16,13 @@ import {
 } from "./formats.ts";
 import { type Container, containerOf, type SourceRow, sourceRows } from "./sources.ts";
 import type { Example } from "./types.ts";
+import { emptyUtf8Tally, type LineOptions, type Utf8Tally } from "./lines.ts";
 
-/** Options of the loaders. */
-export interface LoadOptions extends MapOptions {
+/**
+ * Options of the loaders. Invalid UTF-8 is replaced by U+FFFD and counted in `utf8`, or fails
+ * the load (file and line named) under `strictUtf8`.
+ */
+export interface LoadOptions extends MapOptions, LineOptions {
   /** The dataset format; inferred from the extension and the first record when absent. */
   readonly format?: Format;
   /** The container; inferred from the extension when absent. */
@@ -66,6 +70,8 @@ async function* examplesOf(file: string, options: LoadOptions): AsyncGenerator<E
   const columns = container === "csv" && format === "agnews" ? AGNEWS_CSV_COLUMNS : undefined;
   const rows: AsyncGenerator<SourceRow> = sourceRows(file, container, {
     ...(columns ? { columns } : {}),
+    ...(options.strictUtf8 ? { strictUtf8: true } : {}),
+    ...(options.utf8 ? { utf8: options.utf8 } : {}),
     ...(options.parquetChunk ? { parquetChunk: options.parquetChunk } : {}),
   });
   let first = true;
@@ -157,6 +163,8 @@ export interface Loaded {
   readonly skipped: number;
   /** The first skipped record's error, for a report. */
   readonly firstSkipped?: DataInvalid;
+  /** Invalid UTF-8 replaced by U+FFFD (all zero when the file was clean). */
+  readonly invalidUtf8: Utf8Tally;
 }
 
 /** Options of `loadAll`. */
@@ -178,11 +186,13 @@ export function loadAll(
       firstSkipped ??= e;
       options.onSkip?.(e);
     };
-    let stream = loadExamples(file, { ...options, onSkip });
+    const invalidUtf8 = options.utf8 ?? emptyUtf8Tally();
+    let stream = loadExamples(file, { ...options, onSkip, utf8: invalidUtf8 });
     if (options.limit !== undefined) stream = Stream.take(stream, options.limit);
     return Effect.map(Stream.runCollect(stream), (examples) => ({
       examples: Array.from(examples),
       skipped,
+      invalidUtf8,
       ...(firstSkipped ? { firstSkipped } : {}),
     }));
   });

@@ -41,5 +41,14 @@ export {
   loadExamples,
   type LoadOptions,
 } from "./load.ts";
+export {
+  decodeUtf8,
+  emptyUtf8Tally,
+  firstInvalidUtf8,
+  type Line,
+  type LineOptions,
+  readLines,
+  type Utf8Tally,
+} from "./lines.ts";
 export * from "./mix.ts";
 export * from "./split.ts";

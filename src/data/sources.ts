@@ -9,7 +9,15 @@
 import { assertRegularFile, FileInvalid } from "../io/mod.ts";
 import { parquetMetadataAsync, parquetReadObjects } from "hyparquet";
 import { DataInvalid } from "./errors.ts";
-import { isStructureError, readDelimited, readJsonArray, readLines } from "./text_io.ts";
+import { isStructureError, readDelimited, readJsonArray } from "./text_io.ts";
+import {
+  type Decoded,
+  decodeUtf8,
+  invalidUtf8Error,
+  type LineOptions,
+  readLines,
+  tallyInvalid,
+} from "./lines.ts";
 
 /** The container formats a file can be in. */
 export type Container = "jsonl" | "json" | "parquet" | "tsv" | "csv";
@@ -19,8 +27,8 @@ export type SourceRow =
   | { readonly _tag: "Row"; readonly value: unknown; readonly line: number; readonly row: number }
   | { readonly _tag: "Bad"; readonly error: DataInvalid };
 
-/** Options of the row sources. */
-export interface SourceOptions {
+/** Options of the row sources (invalid UTF-8: counted in `utf8`, or fails under `strictUtf8`). */
+export interface SourceOptions extends LineOptions {
   /** CSV/TSV column names when the file has no header line (otherwise the first line is the header). */
   readonly columns?: readonly string[];
   /** Rows read from Parquet at a time (bounds memory). Default 1024. */
@@ -54,15 +62,15 @@ function parseJson(text: string, file: string, line: number, row: number, what: 
   }
 }
 
-async function* jsonlRows(file: string): AsyncGenerator<SourceRow> {
-  for await (const { text, line } of readLines(file)) {
+async function* jsonlRows(file: string, options: LineOptions): AsyncGenerator<SourceRow> {
+  for await (const { text, line } of readLines(file, options)) {
     if (text.trim() === "") continue;
     yield parseJson(text, file, line, line, "one JSON value per line");
   }
 }
 
-async function* jsonArrayRows(file: string): AsyncGenerator<SourceRow> {
-  for await (const el of readJsonArray(file)) {
+async function* jsonArrayRows(file: string, options: LineOptions): AsyncGenerator<SourceRow> {
+  for await (const el of readJsonArray(file, options)) {
     yield parseJson(el.text, file, el.line, el.row, "a valid JSON array element");
   }
 }
@@ -74,7 +82,7 @@ async function* delimitedRows(
 ): AsyncGenerator<SourceRow> {
   const sep = container === "tsv" ? "\t" : ",";
   let header: readonly string[] | null = options.columns ?? null;
-  for await (const rec of readDelimited(file, sep, container === "csv")) {
+  for await (const rec of readDelimited(file, sep, container === "csv", options)) {
     if (header === null) {
       header = rec.fields.map((f) => f.trim());
       continue;
@@ -136,17 +144,48 @@ async function* parquetRows(file: string, options: SourceOptions): AsyncGenerato
   }
   const total = Number(metadata.num_rows);
   const chunk = options.parquetChunk ?? 1024;
+  // Strings that held invalid UTF-8, so each can be charged to its row and column below.
+  const bad = new Map<string, { bytes: Uint8Array; decoded: Decoded }>();
+  const stringFromBytes = (bytes: Uint8Array): string => {
+    const decoded = decodeUtf8(bytes);
+    if (decoded.invalid > 0) bad.set(decoded.text, { bytes, decoded });
+    return decoded.text;
+  };
   for (let start = 0; start < total; start += chunk) {
+    bad.clear();
     const rows = await parquetReadObjects({
       file: buffer,
       metadata,
       rowStart: start,
       rowEnd: Math.min(total, start + chunk),
+      parsers: { stringFromBytes },
     });
     for (let i = 0; i < rows.length; i++) {
-      yield { _tag: "Row", value: rows[i], line: start + i + 1, row: start + i + 1 };
+      const row = start + i + 1;
+      if (bad.size > 0) checkUtf8(rows[i], row, bad, options);
+      yield { _tag: "Row", value: rows[i], line: row, row };
     }
   }
+}
+
+/** Charge the invalid UTF-8 in `value`'s string columns to `row` (or fail when strict). */
+function checkUtf8(
+  value: unknown,
+  row: number,
+  bad: ReadonlyMap<string, { bytes: Uint8Array; decoded: Decoded }>,
+  options: LineOptions,
+): void {
+  if (typeof value !== "object" || value === null) return;
+  let invalid = 0;
+  for (const [column, v] of Object.entries(value)) {
+    const hit = typeof v === "string" ? bad.get(v) : undefined;
+    if (!hit) continue;
+    if (options.strictUtf8) {
+      throw invalidUtf8Error(hit.bytes, hit.decoded, row, `column "${column}"`);
+    }
+    invalid += hit.decoded.invalid;
+  }
+  tallyInvalid(options.utf8, invalid, row);
 }
 
 /**
@@ -163,10 +202,10 @@ export async function* sourceRows(
     await assertRegularFile(file, "data file");
     switch (container) {
       case "jsonl":
-        yield* jsonlRows(file);
+        yield* jsonlRows(file, options);
         return;
       case "json":
-        yield* jsonArrayRows(file);
+        yield* jsonArrayRows(file, options);
         return;
       case "tsv":
       case "csv":

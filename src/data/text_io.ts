@@ -1,55 +1,15 @@
 /**
- * Streaming text readers: lines (BOM, CRLF and trailing blank lines handled), the elements of a
- * top-level JSON array, and delimited records (RFC 4180 quoting). Each reads the file in chunks,
- * so memory is bounded by the largest record, not by the file.
+ * Streaming structure readers over {@link readLines}: the elements of a top-level JSON array and
+ * delimited records (RFC 4180 quoting). Memory is bounded by the largest record, not by the
+ * file, and the time is linear in the file's size (a record is assembled from slices, never a
+ * character at a time).
  *
  * @module
  */
+import { type LineOptions, readLines } from "./lines.ts";
 
-/** One line of a text file, 1-based, without its line terminator. */
-export interface Line {
-  readonly text: string;
-  readonly line: number;
-}
-
-/** Decoded text chunks of a file (UTF-8, a leading BOM dropped). */
-export async function* textChunks(path: string): AsyncGenerator<string> {
-  const file = await Deno.open(path, { read: true });
-  // TextDecoderStream drops a leading BOM by default (ignoreBOM: false).
-  const reader = file.readable.pipeThrough(new TextDecoderStream("utf-8")).getReader();
-  try {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      if (value) yield value;
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-}
-
-/** The lines of a text file, `\n` or `\r\n` terminated; the empty line after a final `\n` is not yielded. */
-export async function* readLines(path: string): AsyncGenerator<Line> {
-  let carry = "";
-  let line = 0;
-  let first = true;
-  for await (let chunk of textChunks(path)) {
-    if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-    first = false;
-    carry += chunk;
-    let start = 0;
-    let nl: number;
-    while ((nl = carry.indexOf("\n", start)) >= 0) {
-      const end = nl > start && carry.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      yield { text: carry.slice(start, end), line: ++line };
-      start = nl + 1;
-    }
-    carry = carry.slice(start);
-  }
-  if (carry.length > 0) {
-    yield { text: carry.endsWith("\r") ? carry.slice(0, -1) : carry, line: ++line };
-  }
-}
+export { readLines } from "./lines.ts";
+export type { Line, LineOptions, Utf8Tally } from "./lines.ts";
 
 /** One element of a top-level JSON array: its source text and where it starts. */
 export interface JsonElement {
@@ -77,40 +37,51 @@ export function isStructureError(e: unknown): e is StructureError {
   return typeof e === "object" && e !== null && (e as StructureError).structure === true;
 }
 
+const SPECIAL_IN_STRING = /["\\]/g;
+
 /**
  * The elements of a top-level JSON array, split without parsing the whole file: the scanner
  * tracks strings, escapes and nesting depth, so only one element is held at a time.
- * An empty file yields nothing.
+ * An empty file yields nothing. Invalid UTF-8 is handled as {@link readLines} does.
  */
-export async function* readJsonArray(path: string): AsyncGenerator<JsonElement> {
-  let state: "before" | "between" | "in" | "after" = "before";
+export async function* readJsonArray(
+  path: string,
+  options: LineOptions = {},
+): AsyncGenerator<JsonElement> {
+  let state = "before" as "before" | "between" | "in" | "after";
   let depth = 0;
   let inString = false;
   let escape = false;
-  let buf = "";
-  let line = 1;
+  let parts: string[] = [];
   let startLine = 1;
   let row = 0;
   let expectValue = true;
   let scalar = false;
-  for await (const chunk of textChunks(path)) {
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i] as string;
-      if (c === "\n") line++;
+  let line = 0;
+  for await (const l of readLines(path, options)) {
+    line = l.line;
+    const text = l.text + "\n";
+    // Where the current element's text begins in this line (elements may span lines).
+    let from = 0;
+    const finish = (end: number): JsonElement => {
+      parts.push(text.slice(from, end));
+      const el = { text: parts.join(""), line: startLine, row: ++row };
+      parts = [];
+      state = "between";
+      expectValue = false;
+      return el;
+    };
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i] as string;
       if (state === "in") {
         if (scalar) {
-          if (c === "," || c === "]" || /\s/.test(c)) {
-            // A scalar element (number, true, null) ended: re-read the delimiter "between".
-            yield { text: buf, line: startLine, row: ++row };
-            buf = "";
-            state = "between";
-            expectValue = false;
-            if (c === "\n") line--;
+          // A scalar element (number, true, null) ends at a delimiter, which is read "between".
+          if (c === "," || c === "]" || c === " " || c === "\t" || c === "\n" || c === "\r") {
+            yield finish(i);
             i--;
-          } else buf += c;
+          }
           continue;
         }
-        buf += c;
         let ended = false;
         if (inString) {
           if (escape) escape = false;
@@ -118,16 +89,16 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonElement> 
           else if (c === '"') {
             inString = false;
             ended = depth === 0;
+          } else {
+            // Skip to the next quote or backslash.
+            SPECIAL_IN_STRING.lastIndex = i + 1;
+            const next = SPECIAL_IN_STRING.exec(text);
+            i = (next ? next.index : text.length) - 1;
           }
         } else if (c === '"') inString = true;
         else if (c === "{" || c === "[") depth++;
         else if (c === "}" || c === "]") ended = --depth === 0;
-        if (ended) {
-          yield { text: buf, line: startLine, row: ++row };
-          buf = "";
-          state = "between";
-          expectValue = false;
-        }
+        if (ended) yield finish(i + 1);
         continue;
       }
       if (c === " " || c === "\t" || c === "\n" || c === "\r" || c === "\ufeff") continue;
@@ -151,19 +122,19 @@ export async function* readJsonArray(path: string): AsyncGenerator<JsonElement> 
       if (!expectValue) throw structureError(line, `"," or "]"`, `"${c}"`);
       state = "in";
       startLine = line;
-      buf = c;
+      from = i;
       depth = c === "{" || c === "[" ? 1 : 0;
       inString = c === '"';
       scalar = depth === 0 && !inString;
       escape = false;
     }
+    if (state === "in") parts.push(text.slice(from));
   }
-  if (state === "in" && scalar) yield { text: buf, line: startLine, row: ++row };
-  if (state === "in" && !scalar) {
+  if (state === "in") {
     throw structureError(startLine, "a complete array element", "end of file");
   }
-  if (state === "between" || (state === "in" && scalar)) {
-    throw structureError(line, `"]" closing the array`, "end of file");
+  if (state === "between") {
+    throw structureError(line || 1, `"]" closing the array`, "end of file");
   }
 }
 
@@ -176,25 +147,26 @@ export interface DelimitedRecord {
 /**
  * Delimited records (CSV or TSV). Quoted fields follow RFC 4180 (`""` is a quote, a quoted
  * field may span lines); backslashes are kept as they are, as the Hugging Face copy of AG News
- * keeps them. Blank lines are skipped.
+ * keeps them. Blank lines are skipped. Invalid UTF-8 is handled as {@link readLines} does.
  */
 export async function* readDelimited(
   path: string,
   delimiter: "," | "\t",
   quoting: boolean,
+  options: LineOptions = {},
 ): AsyncGenerator<DelimitedRecord> {
   let fields: string[] = [];
-  let field = "";
+  let field: string[] = [];
   let inQuotes = false;
   let startLine = 0;
-  for await (const { text, line } of readLines(path)) {
+  for await (const { text, line } of readLines(path, options)) {
     if (!inQuotes) {
       if (text.trim() === "") continue;
       startLine = line;
       fields = [];
-      field = "";
+      field = [];
     } else {
-      field += "\n";
+      field.push("\n");
     }
     if (!inQuotes && (!quoting || !text.includes('"'))) {
       // Fast path: no quoting on this line.
@@ -204,25 +176,21 @@ export async function* readDelimited(
     let i = 0;
     let fieldStart = !inQuotes;
     while (i < text.length) {
-      const c = text[i] as string;
       if (inQuotes) {
-        if (c === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          inQuotes = false;
-          i++;
-          continue;
-        }
-        field += c;
-        i++;
+        // The quoted run ends at a quote that is not doubled ("" is an escaped quote).
+        let q = text.indexOf('"', i);
+        while (q >= 0 && text[q + 1] === '"') q = text.indexOf('"', q + 2);
+        const run = text.slice(i, q < 0 ? text.length : q);
+        field.push(run.includes('""') ? run.split('""').join('"') : run);
+        if (q < 0) break;
+        inQuotes = false;
+        i = q + 1;
         continue;
       }
+      const c = text[i] as string;
       if (c === delimiter) {
-        fields.push(field);
-        field = "";
+        fields.push(field.join(""));
+        field = [];
         fieldStart = true;
         i++;
         continue;
@@ -233,12 +201,16 @@ export async function* readDelimited(
         i++;
         continue;
       }
+      // An unquoted run up to the next delimiter (a quote inside it is kept as it is).
+      const end = text.indexOf(delimiter, i);
+      const stop = end < 0 ? text.length : end;
+      field.push(text.slice(i, stop));
       fieldStart = false;
-      field += c;
-      i++;
+      i = stop;
     }
     if (!inQuotes) {
-      fields.push(field);
+      fields.push(field.join(""));
+      field = [];
       yield { fields, line: startLine };
     }
   }

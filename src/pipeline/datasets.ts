@@ -17,6 +17,7 @@ import {
   SourceTooSmall,
   SplitOverlap,
   splitSafety,
+  type Utf8Tally,
 } from "../data/mod.ts";
 import {
   alignmentHarmfulSet,
@@ -59,6 +60,8 @@ export interface Datasets {
   readonly taskTest: Example[];
   /** Skipped malformed rows per file (only with `data.skipInvalid`). */
   readonly skipped: Readonly<Record<string, number>>;
+  /** Files that held invalid UTF-8 (replaced by U+FFFD): how much and the first line. */
+  readonly invalidUtf8?: Readonly<Record<string, Utf8Tally>>;
 }
 
 /** Any failure of the data stage. */
@@ -186,9 +189,22 @@ function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Da
   return Effect.gen(function* () {
     const d = cfg.data;
     const skipped: Record<string, number> = {};
+    const invalidUtf8: Record<string, Utf8Tally> = {};
     const load = (file: string, opts: Parameters<typeof loadAll>[1]) =>
-      loadAll(file, { ...opts, skipInvalid: d.skipInvalid }).pipe(
-        Effect.tap((l) => Effect.sync(() => void (skipped[file] = l.skipped))),
+      loadAll(file, { ...opts, skipInvalid: d.skipInvalid, strictUtf8: d.strictUtf8 }).pipe(
+        Effect.tap((l) =>
+          Effect.sync(() => {
+            skipped[file] = l.skipped;
+            const u = l.invalidUtf8;
+            if (u.sequences === 0) return;
+            invalidUtf8[file] = u;
+            console.error(
+              `warning: ${file}: ${u.sequences} invalid UTF-8 sequence(s) on ${u.lines} ` +
+                `line(s), first at line ${u.firstLine}, read as U+FFFD ` +
+                "(--data.strictUtf8=true makes this an error)",
+            );
+          })
+        ),
         Effect.map((l) => l.examples),
       );
     // The provider's harmful data: its own file, or the rows of the harmful file after the
@@ -262,7 +278,16 @@ function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Da
     }
     if (!needs.user) harmful = [];
     if (!needs.evaluation) harmfulEval = [];
-    return { alignment, harmful, alignmentHarmful, harmfulEval, taskTrain, taskTest, skipped };
+    return {
+      alignment,
+      harmful,
+      alignmentHarmful,
+      harmfulEval,
+      taskTrain,
+      taskTest,
+      skipped,
+      invalidUtf8,
+    };
   });
 }
 

@@ -35,7 +35,7 @@ export interface Prepared {
   readonly judge: Judge | null;
   /** The fine-tuning methods to run, in order. */
   readonly methods: readonly FinetuneMethodName[];
-  /** Dataset sizes (and skipped rows per file), for `metrics.json`. */
+  /** Dataset sizes (skipped rows and invalid UTF-8 per file), for `metrics.json`. */
   readonly dataSummary: Readonly<Record<string, unknown>>;
 }
 
@@ -77,6 +77,7 @@ export function prepareExperiment(
       taskTrain: ds.taskTrain.length,
       taskTest: ds.taskTest.length,
       skipped: ds.skipped,
+      ...(Object.keys(ds.invalidUtf8 ?? {}).length ? { invalidUtf8: ds.invalidUtf8 } : {}),
     };
     return { ds, lm, adapters, judge, methods, dataSummary };
   });
