@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
 
-const root = new URL("../", import.meta.url).pathname;
+import { cli as run } from "./_cli.ts";
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-webgpu", "src/cli/main.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const r = await cmd.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
-}
+const cli = (...args: string[]) => run(args);
 
 Deno.test("--help lists the commands and every documented option", async () => {
   const r = await cli("--help");

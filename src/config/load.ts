@@ -10,6 +10,7 @@ import { ConfigInvalid } from "./errors.ts";
 import { CONFIG_FIELDS } from "./fields.ts";
 import { EMBEDDED_DATA_SIZES, EMBEDDED_PRESET } from "./presets.ts";
 import { DEFAULT_CONFIG, ExperimentConfig } from "./schema.ts";
+import { urlCredentialParts } from "./secrets.ts";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -115,6 +116,17 @@ export function decodeConfig(raw: unknown, source: string): ExperimentConfig {
 
 /** Rules that span fields, checked before any work starts. */
 export function checkCrossField(cfg: ExperimentConfig, source: string): void {
+  const credentials = urlCredentialParts(cfg.eval.http.baseUrl);
+  if (credentials.length > 0) {
+    // Named, never repeated: the config is written to config.json, logs and reports.
+    throw new ConfigInvalid({
+      path: "eval.http.baseUrl",
+      source,
+      detail: `the URL holds credentials (${credentials.join(", ")}), which would be ` +
+        "written to the run's config.json, logs and reports; remove them and put the key in " +
+        `the environment variable named by eval.http.apiKeyEnv (${cfg.eval.http.apiKeyEnv})`,
+    });
+  }
   const m = cfg.method;
   if ((m.name === "lisa" || m.name === "bso") && m.alignmentSteps + m.finetuneSteps === 0) {
     throw new ConfigInvalid({
