@@ -40,7 +40,7 @@ export async function cli(args: readonly string[], options: CliOptions = {}): Pr
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
-/** Every regular file under `dir` (relative paths, sorted); none when `dir` is absent. */
+/** Every file and symlink under `dir` (relative paths, sorted; links not followed); none when `dir` is absent. */
 export function filesUnder(dir: string): string[] {
   const out: string[] = [];
   const walk = (sub: string) => {

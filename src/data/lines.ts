@@ -10,7 +10,9 @@
 
 /** One line of a text file, 1-based, without its line terminator. */
 export interface Line {
+  /** The line's text, decoded. */
   readonly text: string;
+  /** Its 1-based number. */
   readonly line: number;
 }
 
@@ -39,9 +41,13 @@ export interface LineOptions {
 
 /** Thrown (as a plain value) when `strictUtf8` meets invalid UTF-8; loaders name the file. */
 export interface InvalidUtf8 {
+  /** Marks a structural error of a reader (see `isStructureError`). */
   readonly structure: true;
+  /** The 1-based line (or Parquet row). */
   readonly line: number;
+  /** What was expected there. */
   readonly expected: string;
+  /** The offending bytes and where they are. */
   readonly found: string;
 }
 
@@ -106,6 +112,7 @@ function countChar(s: string, ch: string): number {
 
 /** Bytes decoded as UTF-8: the text, and how many invalid sequences became U+FFFD. */
 export interface Decoded {
+  /** The decoded text (each invalid sequence as U+FFFD). */
   readonly text: string;
   /** Invalid sequences replaced (0 for valid UTF-8). */
   readonly invalid: number;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { faultPoint } from "../io/fault.ts";
 import { tf } from "../../backends/mod.ts";
 import {
   createKvCache,
@@ -139,6 +140,7 @@ export async function generate(
   } finally {
     if (cache) disposeKvCache(cache);
   }
+  faultPoint("generate-batch");
   return out;
 }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { faultPoint } from "./fault.ts";
 
 let counter = 0;
 
@@ -13,6 +14,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   try {
     if (typeof data === "string") await Deno.writeTextFile(tmp, data);
     else await Deno.writeFile(tmp, data);
+    faultPoint("atomic-write");
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname, resolve } from "node:path";
 import { Data, Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
 import { errorText, pathExistsSync, readJsonChecked, writeFileAtomic } from "../io/mod.ts";
@@ -18,15 +19,6 @@ export class RunDirInvalid extends Data.TaggedError("RunDirInvalid")<{
     return `${this.path}: ${this.detail}`;
   }
 }
-
-const exists = async (p: string): Promise<boolean> => {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** `YYYYmmdd-HHMMSS` in UTC. */
 export function timestamp(d: Date = new Date()): string {
@@ -60,49 +52,210 @@ export function readRunRecord<T>(
   });
 }
 
+/** The file that marks a folder as a run folder this tool made; only such folders are replaced. */
+export const RUN_MARKER = ".lisa-run.json";
+
+/** What {@link RUN_MARKER} holds. */
+export interface RunMarker {
+  /** Which tool made the folder. */
+  readonly tool: "lisa-safe-finetune";
+  /** The marker's layout version. */
+  readonly format: 1;
+  /** The command that made the folder (`run`, `align`, `sweep`, a method list). */
+  readonly label: string;
+}
+
+/** Where a command will write, decided (and checked) before anything is written. */
+export interface RunDirPlan {
+  /** The run folder. */
+  readonly dir: string;
+  /** Continue the run already in `dir`. */
+  readonly resume: boolean;
+  /** `dir` holds a run of this tool that `output.overwrite` replaces. */
+  readonly replace: boolean;
+  /** The name was generated (`<label>-<timestamp>`): on a collision the next free one is used. */
+  readonly generated: boolean;
+  /** The label recorded in the marker. */
+  readonly label: string;
+}
+
+const invalid = (path: string, detail: string) => new RunDirInvalid({ path, detail });
+
+function lstatOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.lstatSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+}
+
+/** Is `dir` a run folder this tool made (it holds a readable {@link RUN_MARKER})? */
+export function isRunFolder(dir: string): boolean {
+  const info = lstatOrNull(`${dir}/${RUN_MARKER}`);
+  if (!info?.isFile) return false;
+  try {
+    const m = JSON.parse(Deno.readTextFileSync(`${dir}/${RUN_MARKER}`)) as Partial<RunMarker>;
+    return m.tool === "lisa-safe-finetune";
+  } catch {
+    return false;
+  }
+}
+
+/** `output.name` must be one plain folder name: never a path, `.`/`..`, or absolute. */
+function checkName(name: string): void {
+  if (name === "") return;
+  if (
+    name.includes("/") || name.includes("\\") || name === "." || name === ".." ||
+    name.trim() !== name || name.includes("\0")
+  ) {
+    throw invalid(
+      name,
+      "output.name must be one folder name (no '/', '\\', '.', '..' or surrounding spaces); " +
+        "choose the parent folder with output.dir",
+    );
+  }
+}
+
+/** The nearest existing folder at or above `path` must accept new files. */
+function checkWritable(path: string): void {
+  let dir = resolve(path);
+  let info = lstatOrNull(dir);
+  while (info === null && dirname(dir) !== dir) {
+    dir = dirname(dir);
+    info = lstatOrNull(dir);
+  }
+  let isDir = info?.isDirectory ?? false;
+  if (info?.isSymlink) {
+    try {
+      isDir = Deno.statSync(dir).isDirectory;
+    } catch {
+      isDir = false;
+    }
+  }
+  if (!isDir) {
+    throw invalid(path, `cannot hold run folders: ${dir} is not a folder`);
+  }
+  const probe = `${dir}/.lisa-write-probe-${Deno.pid}`;
+  try {
+    Deno.writeTextFileSync(probe, "", { createNew: true });
+    Deno.removeSync(probe);
+  } catch (e) {
+    throw invalid(path, `cannot write run folders in ${dir}: ${errorText(e)}`);
+  }
+}
+
 /**
- * Create the run directory for `cfg` (or reopen `resumeDir`) and record the resolved config.
- * A fresh run refuses an existing non-empty folder unless `output.overwrite` is set.
+ * Decide and check where a command writes, writing nothing: the run to resume (it must hold a
+ * `config.json`), or a new folder `output.dir/output.name` (or `<label>-<timestamp>`) in a
+ * writable `output.dir`. An existing non-empty folder is refused unless `output.overwrite` is
+ * set, and even then only when it is a run folder this tool made ({@link RUN_MARKER}), not a
+ * symlink, and inside `output.dir`.
+ */
+export function planRunDir(
+  cfg: ExperimentConfig,
+  label: string,
+  resumeDir: string | null,
+): Effect.Effect<RunDirPlan, RunDirInvalid> {
+  return Effect.try({
+    try: (): RunDirPlan => {
+      if (resumeDir) {
+        if (!pathExistsSync(`${resumeDir}/config.json`)) {
+          throw invalid(resumeDir, "not a run directory (no config.json); nothing to resume");
+        }
+        return { dir: resumeDir, resume: true, replace: false, generated: false, label };
+      }
+      checkName(cfg.output.name);
+      checkWritable(cfg.output.dir);
+      const generated = cfg.output.name === "";
+      const dir = `${cfg.output.dir}/${cfg.output.name || `${label}-${timestamp()}`}`;
+      const info = lstatOrNull(dir);
+      const plan = { dir, resume: false, replace: false, generated, label };
+      if (info === null || generated) return plan;
+      if (info.isSymlink) {
+        throw invalid(dir, "is a symbolic link; a run folder is never reached through a link");
+      }
+      if (!info.isDirectory) throw invalid(dir, "exists and is not a folder");
+      if ([...Deno.readDirSync(dir)].length === 0) return plan;
+      if (!cfg.output.overwrite) {
+        throw invalid(
+          dir,
+          "already holds a run; pick another output.name, resume it with --resume, or pass " +
+            "--output.overwrite=true",
+        );
+      }
+      const real = Deno.realPathSync(dir);
+      const parent = Deno.realPathSync(cfg.output.dir);
+      if (dirname(real) !== parent) {
+        throw invalid(dir, `resolves to ${real}, outside output.dir (${parent}); not replaced`);
+      }
+      if (!isRunFolder(dir)) {
+        throw invalid(
+          dir,
+          `is not a run folder this tool made (no ${RUN_MARKER}), so --output.overwrite will ` +
+            "not delete it; move it away or pick another output.name",
+        );
+      }
+      return { ...plan, replace: true };
+    },
+    catch: (e) => e instanceof RunDirInvalid ? e : invalid(cfg.output.dir, errorText(e)),
+  });
+}
+
+/** Claim `dir` (a new folder, or an empty one); false when another run took the name first. */
+function claim(dir: string, mayExistEmpty: boolean): boolean {
+  Deno.mkdirSync(dirname(dir), { recursive: true });
+  try {
+    Deno.mkdirSync(dir);
+    return true;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    return mayExistEmpty && [...Deno.readDirSync(dir)].length === 0;
+  }
+}
+
+/**
+ * Carry out a {@link planRunDir} plan: replace the old run (only now, after the inputs were
+ * checked), claim the folder (a generated name that another run took in the same second gets
+ * `-2`, `-3`, ...), write the marker and the resolved config. Returns the folder.
+ */
+export function createRunDir(
+  cfg: ExperimentConfig,
+  plan: RunDirPlan,
+): Effect.Effect<string, RunDirInvalid> {
+  return Effect.tryPromise({
+    try: async () => {
+      if (plan.resume) {
+        // Record the config the resumed run continues with (a sweep may have widened its grid).
+        await writeFileAtomic(`${plan.dir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
+        return plan.dir;
+      }
+      // A replaced run's files must not be reused: remove it whole (it is marked as ours).
+      if (plan.replace) await Deno.remove(plan.dir, { recursive: true });
+      let dir = plan.dir;
+      for (let n = 2; !claim(dir, !plan.generated); n++) {
+        if (!plan.generated) {
+          throw invalid(dir, "was taken by another run while this one started; pick another name");
+        }
+        dir = `${plan.dir}-${n}`;
+      }
+      const marker: RunMarker = { tool: "lisa-safe-finetune", format: 1, label: plan.label };
+      await writeFileAtomic(`${dir}/${RUN_MARKER}`, JSON.stringify(marker, null, 2) + "\n");
+      await writeFileAtomic(`${dir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
+      return dir;
+    },
+    catch: (e) => e instanceof RunDirInvalid ? e : invalid(plan.dir, errorText(e)),
+  });
+}
+
+/**
+ * Create the run directory for `cfg` (or reopen `resumeDir`) and record the resolved config:
+ * {@link planRunDir}, then {@link createRunDir}.
  */
 export function openRunDir(
   cfg: ExperimentConfig,
   label: string,
   resumeDir: string | null,
 ): Effect.Effect<string, RunDirInvalid> {
-  return Effect.tryPromise({
-    try: async () => {
-      if (resumeDir) {
-        if (!(await exists(`${resumeDir}/config.json`))) {
-          throw new RunDirInvalid({
-            path: resumeDir,
-            detail: "not a run directory (no config.json); nothing to resume",
-          });
-        }
-        // Record the config the resumed run continues with (a sweep may have widened its grid).
-        await writeFileAtomic(`${resumeDir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
-        return resumeDir;
-      }
-      const name = cfg.output.name || `${label}-${timestamp()}`;
-      const dir = `${cfg.output.dir}/${name}`;
-      if (await exists(dir)) {
-        const entries = [...Deno.readDirSync(dir)];
-        if (entries.length > 0 && !cfg.output.overwrite) {
-          throw new RunDirInvalid({
-            path: dir,
-            detail: "already holds a run; pick another output.name, resume it with " +
-              "--resume, or pass --output.overwrite=true",
-          });
-        }
-        // Asked to overwrite: start clean, so no stale result of the old run is reused.
-        if (entries.length > 0) await Deno.remove(dir, { recursive: true });
-      }
-      await Deno.mkdir(dir, { recursive: true });
-      await writeFileAtomic(`${dir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
-      return dir;
-    },
-    catch: (e) =>
-      e instanceof RunDirInvalid
-        ? e
-        : new RunDirInvalid({ path: cfg.output.dir, detail: String(e) }),
-  });
+  return Effect.flatMap(planRunDir(cfg, label, resumeDir), (plan) => createRunDir(cfg, plan));
 }

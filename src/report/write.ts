@@ -7,6 +7,7 @@
 import { Data, Effect } from "effect";
 import { aggregateRuns } from "./aggregate.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { faultPoint } from "../io/fault.ts";
 import { renderCharts } from "./charts.ts";
 import { renderHtml } from "./html.ts";
 import { renderMarkdown } from "./markdown.ts";
@@ -66,7 +67,9 @@ export function writeReport(
       await Deno.mkdir(dir, { recursive: true });
       const charts = await renderCharts(full);
       await writeFileAtomic(paths.json, reportJson(full));
+      faultPoint("report-write");
       await writeFileAtomic(paths.md, renderMarkdown(full));
+      faultPoint("report-write");
       await writeFileAtomic(paths.html, renderHtml(full, charts));
       return paths;
     },

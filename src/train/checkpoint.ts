@@ -22,6 +22,7 @@ import {
   type TensorData,
 } from "../io/mod.ts";
 import { errorText } from "../io/errors.ts";
+import { faultPoint } from "../io/fault.ts";
 import { CheckpointCorrupt } from "./errors.ts";
 import type { AdamWState } from "./optimizer.ts";
 import type { Anchors } from "./proximal.ts";
@@ -154,6 +155,7 @@ async function writeCheckpoint(
   const manifest: Record<string, string> = {};
   for (const name of FILES) {
     writeSynced(`${tmp}/${name}`, contents[name]);
+    faultPoint("checkpoint-write");
     manifest[name] = await sha256Hex(contents[name]);
   }
   writeSynced(
@@ -162,6 +164,7 @@ async function writeCheckpoint(
       JSON.stringify({ format: CHECKPOINT_FORMAT, sha256: manifest }, null, 2),
     ),
   );
+  faultPoint("checkpoint-rename");
   removeIfPresent(final); // only a re-save of the same step (after a resume) gets here
   Deno.renameSync(tmp, final);
   const all = listCheckpoints(runDir);
@@ -319,6 +322,34 @@ export function loadCheckpoint(dir: string): Effect.Effect<LoadedCheckpoint, Che
       cursors: state.cursors,
       meta: state.meta,
     };
+  });
+}
+
+/**
+ * The newest checkpoint of `runDir` that passes its checks, or null when the run has none. A
+ * newest checkpoint that fails (a damaged file, a checksum mismatch) is skipped with
+ * `warn(reason)` and the one before it is used: a run keeps two for this. Fails with the newest
+ * checkpoint's {@link CheckpointCorrupt} only when every checkpoint fails.
+ */
+export function loadNewestIntact(
+  runDir: string,
+  warn: (message: string) => void,
+): Effect.Effect<LoadedCheckpoint | null, CheckpointCorrupt> {
+  return Effect.gen(function* () {
+    const all = listCheckpoints(runDir).reverse();
+    let newestError: CheckpointCorrupt | null = null;
+    for (const [i, dir] of all.entries()) {
+      const loaded = yield* Effect.result(loadCheckpoint(dir));
+      if (loaded._tag === "Success") return loaded.success;
+      newestError ??= loaded.failure;
+      const older = all[i + 1];
+      warn(
+        `checkpoint ${dir} failed its check (${loaded.failure.message})` +
+          (older ? `; resuming from the previous one, ${older}` : ""),
+      );
+    }
+    if (newestError) return yield* Effect.fail(newestError);
+    return null;
   });
 }
 
