@@ -177,7 +177,7 @@ Deno.test("loop: EWC resumes exactly too (Fisher and w0 are checkpointed)", asyn
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("checkpoint: a corrupted file is named by CheckpointCorrupt", async () => {
+Deno.test("checkpoint: a damaged newest checkpoint falls back to the previous; all damaged fails", async () => {
   await useBackend("cpu");
   const dir = await Deno.makeTempDir();
   const p = toyProblem();
@@ -187,18 +187,47 @@ Deno.test("checkpoint: a corrupted file is named by CheckpointCorrupt", async ()
   assert.equal(good.step, 4);
   assert.deepEqual(Object.keys(good.weights).sort(), ["b1", "b2", "w1", "w2"]);
   disposeCheckpoint(good);
+  const damage = (file: string) => Deno.truncateSync(file, Deno.statSync(file).size - 1);
   const file = `${ckpt}/weights.safetensors`;
-  const bytes = Deno.readFileSync(file);
-  bytes[bytes.length - 1]! ^= 0xff;
-  Deno.writeFileSync(file, bytes);
+  damage(file);
   const err = failure(await Effect.runPromiseExit(loadCheckpoint(ckpt)) as never);
   assert.ok(err instanceof CheckpointCorrupt, String(err));
   assert.equal(err.file, file);
-  const before = tf.memory().numTensors;
-  const resumed = failure(
-    await run(p, "sft", {}, { totalSteps: 6, lr: 0.05, runDir: `${dir}/r`, resume: true }),
+  // The newest fails its check: the run continues from step 2, with a warning.
+  const warnings: string[] = [];
+  const onWarning = (m: string) => void warnings.push(m);
+  const resumed = ok(
+    await run(p, "sft", {}, {
+      totalSteps: 6,
+      lr: 0.05,
+      runDir: `${dir}/r`,
+      resume: true,
+      onWarning,
+    }),
   );
-  assert.ok(resumed instanceof CheckpointCorrupt);
+  assert.equal(resumed.steps, 6);
+  assert.equal(resumed.records[0]?.step, 2, "continued from the previous checkpoint");
+  assert.match(warnings.join("\n"), /step-00000004 failed its check.*step-00000002/);
+  const log = Deno.readTextFileSync(`${dir}/r/log.jsonl`).trim().split("\n");
+  assert.deepEqual(
+    log.map((l) => JSON.parse(l).step),
+    [0, 1, 2, 3, 4, 5],
+    "log cut back, rewritten",
+  );
+  // Every kept checkpoint damaged: the run fails, naming the newest, and frees what it made.
+  for (const c of listCheckpoints(`${dir}/r`)) damage(`${c}/weights.safetensors`);
+  const before = tf.memory().numTensors;
+  const failed = failure(
+    await run(p, "sft", {}, {
+      totalSteps: 8,
+      lr: 0.05,
+      runDir: `${dir}/r`,
+      resume: true,
+      onWarning,
+    }),
+  );
+  assert.ok(failed instanceof CheckpointCorrupt);
+  assert.match(failed.file, /step-00000006\/weights\.safetensors$/);
   assert.equal(tf.memory().numTensors, before); // the optimizer was freed on failure
   p.dispose();
   await Deno.remove(dir, { recursive: true });

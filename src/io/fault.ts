@@ -7,6 +7,7 @@
  * costs one lookup in an empty map.
  *
  * The points:
+ * - `log-append`: a line was appended to a training log (`log.jsonl`, `drift.jsonl`);
  * - `checkpoint-write`: a checkpoint's first file is written, the rest are not;
  * - `checkpoint-rename`: a checkpoint is complete in its temporary folder, not yet renamed;
  * - `atomic-write`: a file's temporary copy is written, not yet renamed over the target;
@@ -18,6 +19,7 @@
 
 /** The fault points a test can name. */
 export const FAULT_POINTS = [
+  "log-append",
   "checkpoint-write",
   "checkpoint-rename",
   "atomic-write",

@@ -7,6 +7,7 @@
 import { Effect } from "effect";
 import { writeFileAtomic } from "./atomic.ts";
 import { errorText, IOFailed } from "./errors.ts";
+import { faultPoint } from "./fault.ts";
 
 /** Run `f` on `path`; a rejection becomes {@link IOFailed} for `operation`. */
 export function attemptIO<A>(
@@ -58,7 +59,10 @@ export function writeJsonFile(path: string, value: unknown): Effect.Effect<void,
 /** Append one line to a text file, creating it when missing. */
 export function appendLine(path: string, line: string): Effect.Effect<void, IOFailed> {
   return Effect.try({
-    try: () => Deno.writeTextFileSync(path, line + "\n", { append: true }),
+    try: () => {
+      Deno.writeTextFileSync(path, line + "\n", { append: true });
+      faultPoint("log-append");
+    },
     catch: (e) => new IOFailed({ path, operation: "append to", reason: errorText(e) }),
   });
 }

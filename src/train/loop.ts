@@ -15,7 +15,7 @@
 import { Effect, Stream } from "effect";
 import type { Backend } from "../../backends/mod.ts";
 import { appendLine, errorText, IOFailed, makeDir, writeJsonFile } from "../io/mod.ts";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { loadNewestIntact, saveCheckpoint } from "./checkpoint.ts";
 import {
   type CheckpointCorrupt,
   NonFiniteLoss,
@@ -47,8 +47,14 @@ export interface TrainOptions extends TrainerOptions {
   readonly checkpointEvery?: number;
   /** Checkpoints kept (default 2). */
   readonly keepCheckpoints?: number;
-  /** Continue from the newest checkpoint in `runDir`. */
+  /**
+   * Continue the run in `runDir` from its newest intact checkpoint (the previous one when the
+   * newest fails its checks), or from the start when it has none; the logs are cut back to
+   * where it continues.
+   */
   readonly resume?: boolean;
+  /** Where warnings go (a skipped damaged checkpoint); default: `warning: ...` on stderr. */
+  readonly onWarning?: (message: string) => void;
   /** Replace a run already in `runDir`. */
   readonly overwrite?: boolean;
   /** Stop after this many steps of this invocation, without a final checkpoint. */
@@ -105,7 +111,7 @@ function prepareRunDir(
     }
     yield* makeDir(runDir);
     if (!exists || !o.resume) {
-      const { onStep: _onStep, ...options } = o;
+      const { onStep: _onStep, onWarning: _onWarning, ...options } = o;
       yield* writeJsonFile(marker, { options, meta: o.meta ?? null });
     }
   });
@@ -122,9 +128,14 @@ function truncateLog(path: string, step: number): Effect.Effect<void, IOFailed> 
         if (e instanceof Deno.errors.NotFound) return;
         throw e;
       }
-      const kept = text.split("\n").filter((l) =>
-        l && (JSON.parse(l) as { step: number }).step < step
-      );
+      // A line cut short by a kill mid-append does not parse: it is dropped with what follows.
+      const kept = text.split("\n").filter((l) => {
+        try {
+          return l !== "" && (JSON.parse(l) as { step: number }).step < step;
+        } catch {
+          return false;
+        }
+      });
       Deno.writeTextFileSync(path, kept.map((l) => l + "\n").join(""));
     },
     catch: (e) => new IOFailed({ path, operation: "rewrite", reason: errorText(e) }),
@@ -161,15 +172,18 @@ export function train<B, E = never>(
     yield* validateTrainOptions(method, sources, o);
     const runDir = o.runDir;
     if (runDir !== undefined) yield* prepareRunDir(runDir, o);
-    const resumeFrom = runDir !== undefined && o.resume ? latestCheckpoint(runDir) : null;
-    const loaded = resumeFrom ? yield* loadCheckpoint(resumeFrom) : null;
+    // Resuming: the newest checkpoint that passes its checks (a damaged newest one is skipped
+    // for the one before, with a warning), or none (killed before the first): start afresh.
+    const warn = o.onWarning ?? ((m: string) => console.error(`warning: ${m}`));
+    const loaded = runDir !== undefined && o.resume ? yield* loadNewestIntact(runDir, warn) : null;
+    const resumeFrom = loaded?.dir ?? null;
     const trainer = yield* makeTrainer(problem, method, sources, o, loaded);
     const progress = yield* Progress.current;
     const total = trainer.totalSteps;
     const start = trainer.stepsDone();
     const logPath = runDir === undefined ? null : `${runDir}/log.jsonl`;
     const driftPath = runDir === undefined ? null : `${runDir}/drift.jsonl`;
-    if (loaded && logPath && driftPath) {
+    if (o.resume && logPath && driftPath) {
       yield* truncateLog(logPath, start);
       yield* truncateLog(driftPath, start);
     }
