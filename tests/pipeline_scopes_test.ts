@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Cause, Effect, Exit, Layer } from "effect";
 import { Backend, tf } from "../backends/mod.ts";
 import { type ExperimentConfig, resolveConfig } from "../src/config/mod.ts";
+import { pathExistsSync } from "../src/io/mod.ts";
 import { openRunDir, type PipelineCommand, runPipeline } from "../src/pipeline/mod.ts";
 import { Progress } from "../src/train/mod.ts";
 import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
@@ -61,18 +62,29 @@ Deno.test("scopes: a failing data stage frees every tensor (early and after alig
   );
   assert.equal(failureTag(early), "DataInvalid");
   assert.equal(tf.memory().numTensors, baseline);
-  // Late: Vlguard asks for more alignment samples than there are; the mixing stage fails after
-  // the base model was evaluated and the aligned model trained, merged and evaluated.
-  const late = await runWith(
+  // Vlguard asking for more alignment samples than there are is caught before anything trains.
+  const mixing = await runWith(
     await config([
       ...tinyRunFlags(model, out),
       "--method.compare=vlguard",
       "--method.vlguardK=999",
-      "--output.name=b",
+      "--output.name=v",
     ]),
     Progress.silent,
   );
-  assert.equal(failureTag(late), "SourceTooSmall");
+  assert.equal(failureTag(mixing), "SourceTooSmall");
+  assert.ok(!pathExistsSync(`${out}/v/align`), "nothing trained");
+  assert.equal(tf.memory().numTensors, baseline);
+  // Late: the fine-tuning stage cannot make its folder (a file is in the way), after the base
+  // model was evaluated and the aligned model trained, merged and evaluated.
+  await Deno.mkdir(`${out}/b`);
+  await Deno.writeTextFile(`${out}/b/finetune-sft`, "in the way");
+  const late = await runWith(
+    await config([...tinyRunFlags(model, out), "--method.compare=sft", "--output.name=b"]),
+    Progress.silent,
+    `${out}/b`,
+  );
+  assert.equal(failureTag(late), "IOFailed");
   await Deno.stat(`${out}/b/aligned/model.safetensors`); // it did get that far
   assert.equal(tf.memory().numTensors, baseline, "tensors leaked after a late data failure");
   await Deno.remove(out, { recursive: true });

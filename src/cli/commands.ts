@@ -16,6 +16,7 @@ import {
   configuredMethods,
   openRunDir,
   type PipelineCommand,
+  planRunDir,
   runPipeline,
   runSweep,
   sweepCells,
@@ -63,12 +64,15 @@ const pipelineCommand = (name: PipelineCommand, summary: string): CliCommand => 
   run: (ctx) =>
     Effect.gen(function* () {
       const label = name === "run" ? configuredMethods(ctx.config).join("+") : name;
-      const runDir = yield* openRunDir(ctx.config, label, ctx.parsed.resume);
-      ctx.setRunDir(runDir);
-      console.error(`run directory: ${runDir}`);
-      const result = yield* runPipeline(ctx.config, runDir, name);
+      // Where the run will write, checked now; the folder is made (or an old run replaced)
+      // only once every input has passed its checks.
+      const plan = yield* planRunDir(ctx.config, label, ctx.parsed.resume);
+      ctx.setRunDir(plan.dir);
+      console.error(`run directory: ${plan.dir}`);
+      const result = yield* runPipeline(ctx.config, plan, name);
       if (result.rows.length) console.log(comparisonTable(result.rows));
-      console.log(`results: ${runDir}/metrics.json, report: ${runDir}/report.html`);
+      const dir = result.runDir;
+      console.log(`results: ${dir}/metrics.json, report: ${dir}/report.html`);
       return 0 as const;
     }),
 });
@@ -110,11 +114,11 @@ export const COMMANDS: readonly CliCommand[] = [
     run: (ctx) =>
       Effect.gen(function* () {
         console.error(`sweep: ${sweepCells(ctx.config).length} cells`);
-        const runDir = yield* openRunDir(ctx.config, "sweep", ctx.parsed.resume);
-        ctx.setRunDir(runDir);
-        console.error(`run directory: ${runDir}`);
-        console.log(yield* runSweep(ctx.config, runDir));
-        console.log(`report: ${runDir}/report.html`);
+        const plan = yield* planRunDir(ctx.config, "sweep", ctx.parsed.resume);
+        ctx.setRunDir(plan.dir);
+        console.error(`run directory: ${plan.dir}`);
+        console.log(yield* runSweep(ctx.config, plan));
+        console.log(`report: ${plan.dir}/report.html`);
         return 0 as const;
       }),
   },

@@ -9,7 +9,9 @@
  */
 import { Cause, Effect, Exit, Fiber, Layer } from "effect";
 import { Backend } from "../../backends/mod.ts";
-import { ConfigInvalid, type ExperimentConfig, resolveConfig } from "../config/mod.ts";
+import { type ConfigInvalid, type ExperimentConfig, resolveConfig } from "../config/mod.ts";
+import { pathExistsSync } from "../io/mod.ts";
+import { resumedConfig } from "../pipeline/mod.ts";
 import { Progress } from "../train/mod.ts";
 import { announceBackend, commandNamed, COMMANDS } from "./commands.ts";
 import { type CliFailure, type ExitCode, exitCodeOf, printError } from "./exit.ts";
@@ -17,37 +19,19 @@ import { parseCommandLine, type ParsedCommandLine } from "./parse.ts";
 
 /**
  * Resolve the config once: defaults, the preset of the model and task, the file, the flags.
- * A resumed run keeps its recorded config (only the backend, and a sweep's grid, may change).
+ * A resumed run keeps its recorded config: {@link resumedConfig} refuses, naming the fields,
+ * an edited `config.json`, a flag or a `--config` file that changes it.
  */
 export function configFor(
   parsed: ParsedCommandLine,
 ): Effect.Effect<ExperimentConfig, ConfigInvalid> {
   if (!parsed.resume) return resolveConfig(parsed);
-  if (parsed.configFile) {
-    return Effect.fail(
-      new ConfigInvalid({
-        path: "",
-        source: "flag --config",
-        detail: "a resumed run keeps the config recorded in its folder; drop --config",
-      }),
-    );
-  }
-  // A sweep may widen its grid (the aligned models and finished cells are reused); any run
-  // may move to another backend.
-  const sweepGrid = (k: string) => k.startsWith("sweep.") || k === "method.compare";
-  const allowed = (k: string) => k === "backend" || (parsed.command === "sweep" && sweepGrid(k));
-  const extra = parsed.overrides.filter(([k]) => !allowed(k));
-  if (extra.length) {
-    return Effect.fail(
-      new ConfigInvalid({
-        path: extra[0]![0],
-        source: `flag --${extra[0]![0]}`,
-        detail: "a resumed run keeps its recorded config; only --backend (and, for a sweep, " +
-          "--sweep.* and --method.compare) may change",
-      }),
-    );
-  }
-  return resolveConfig({ configFile: `${parsed.resume}/config.json`, overrides: parsed.overrides });
+  return resumedConfig({
+    runDir: parsed.resume,
+    command: parsed.command,
+    configFile: parsed.configFile,
+    overrides: parsed.overrides,
+  });
 }
 
 /** Where the current invocation writes, for the resume hint. */
@@ -83,7 +67,10 @@ function program(argv: readonly string[], session: Session): Effect.Effect<ExitC
 
 /** What to do after an interruption, in one line. */
 function resumeHint(session: Session): string {
-  if (!session.runDir) return "interrupted before the run wrote anything";
+  // The folder is made only once the inputs passed their checks: it may not exist yet.
+  if (!session.runDir || !pathExistsSync(session.runDir)) {
+    return "interrupted before the run wrote anything";
+  }
   const sub = session.command === "run" ? "" : `${session.command} `;
   return `interrupted; the training state is saved. Continue with: ` +
     `deno task train ${sub}--resume ${session.runDir}`;

@@ -107,7 +107,9 @@ export function decodeConfig(raw: unknown, source: string): ExperimentConfig {
     let detail = text.replace(/\n\s*at \[.*\]\s*$/m, "").trim();
     if (path && !/excess property/.test(detail)) {
       let found: unknown = raw;
-      for (const k of path.split(".")) found = isRecord(found) ? found[k] : undefined;
+      for (const k of path.split(".")) {
+        found = isRecord(found) ? found[k] : Array.isArray(found) ? found[Number(k)] : undefined;
+      }
       if (found !== undefined) detail += `, found ${JSON.stringify(found)}`;
     }
     throw new ConfigInvalid({ path, source, detail: issue ? detail : text });

@@ -8,3 +8,4 @@ export * from "./errors.ts";
 export * from "./fields.ts";
 export * from "./load.ts";
 export * from "./presets.ts";
+export * from "./diff.ts";

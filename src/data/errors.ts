@@ -38,7 +38,9 @@ export class SourceTooSmall extends Data.TaggedError("SourceTooSmall")<{
 }> {
   /** A one-line description naming the place, what was expected and what was found. */
   override get message(): string {
-    return `the ${this.source} source has ${this.available} examples, ${this.needed} are needed`;
+    // A bare name (`task`) reads "the task source"; a described one names itself.
+    const subject = this.source.includes(" ") ? this.source : `the ${this.source} source`;
+    return `${subject} has ${this.available} examples, ${this.needed} are needed`;
   }
 }
 

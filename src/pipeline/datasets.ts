@@ -121,7 +121,11 @@ function missing(field: string, task: string): DataInvalid {
 /** Refuse a size larger than the embedded generator's pool, naming the setting. */
 function fitsPool(what: string, field: string, needed: number, pool: number): void {
   if (needed > pool) {
-    throw new SourceTooSmall({ source: `embedded ${what} (${field})`, needed, available: pool });
+    throw new SourceTooSmall({
+      source: `the embedded ${what} (${field})`,
+      needed,
+      available: pool,
+    });
   }
 }
 
@@ -329,8 +333,27 @@ export function loadDatasets(
 }
 
 /**
+ * Say which file (or embedded set) and which settings a too-small source is about: the mixing
+ * stage only knows it as `task`, `harmful` or `alignment`.
+ */
+function nameSource(cfg: ExperimentConfig, e: SourceTooSmall): SourceTooSmall {
+  const d = cfg.data;
+  const from = (path: string, what: string) => path ? `${what} ${path}` : `the embedded ${what}`;
+  const source = e.source === "task"
+    ? `${from(d.taskPath, "task training file")} (data.n = ${d.n} x (1 - data.p = ${d.p}))`
+    : e.source === "harmful"
+    ? `${from(d.harmfulPath, "harmful data file")} (data.p = ${d.p} x data.n = ${d.n}` +
+      (d.harmfulEvalPath ? ")" : `, after eval.harmfulN = ${cfg.eval.harmfulN} held out)`)
+    : e.source === "alignment"
+    ? `${from(d.alignmentPath, "alignment data file")} (method.vlguardK = ${cfg.method.vlguardK})`
+    : e.source;
+  return new SourceTooSmall({ source, needed: e.needed, available: e.available });
+}
+
+/**
  * The `mixHarmful` stage for the configured method: floor(p*n) harmful and floor((1-p)*n)
- * task samples, plus k alignment samples for Vlguard.
+ * task samples, plus k alignment samples for Vlguard. A source with too few samples fails
+ * naming its file and the settings that asked for them.
  */
 export function userData(
   cfg: ExperimentConfig,
@@ -354,5 +377,5 @@ export function userData(
       seed: cfg.seed,
     });
     return { ...mixture, examples };
-  });
+  }).pipe(Effect.mapError((e) => (e instanceof SourceTooSmall ? nameSource(cfg, e) : e)));
 }

@@ -18,7 +18,6 @@ import { type ReportWriteFailed, writeReport } from "../report/mod.ts";
 import {
   compositionLabel,
   type FinetuneMethodName,
-  latestCheckpoint,
   methodSpec,
   type TrainError,
 } from "../train/mod.ts";
@@ -27,7 +26,14 @@ import { type Datasets, userData } from "./datasets.ts";
 import { evaluate, type ModelMetrics, type ModelUnderTest, parserFor } from "./evaluate.ts";
 import { type Prepared, type PrepareError, prepareExperiment } from "./prepare.ts";
 import { experimentReport, stageLogSummary } from "./report.ts";
-import { readRunRecord, type RunDirInvalid } from "./rundir.ts";
+import { inputFingerprint } from "./fingerprint.ts";
+import {
+  createRunDir,
+  readRunRecord,
+  recordOrCheckInputs,
+  type RunDirInvalid,
+  type RunDirPlan,
+} from "./rundir.ts";
 import { alignStage, finetuneStage, type LoadedLm } from "./stages.ts";
 
 /** One evaluated model in the comparison table. */
@@ -170,13 +176,12 @@ function evaluatePhase(p: EvalPhase): Effect.Effect<ModelRow, PipelineError, Bac
   });
 }
 
-const hasCheckpoint = (dir: string): boolean => {
-  try {
-    return latestCheckpoint(dir) !== null;
-  } catch {
-    return false;
-  }
-};
+/**
+ * Stages always continue what their folder holds: a stage folder exists only in a run being
+ * resumed (a new run folder starts empty), and the loop starts afresh when the stage was
+ * killed before its first checkpoint.
+ */
+const CONTINUE = true;
 
 /**
  * The alignment stage in `dir` (`align/` for training, `aligned/` for the merged model), or
@@ -204,7 +209,7 @@ export function alignPhase(
       { alignment: ds.alignment, harmful: ds.alignmentHarmful },
       stageDir,
       alignedDir,
-      hasCheckpoint(stageDir),
+      CONTINUE,
     );
     const logs = yield* attemptIO(
       stageDir,
@@ -256,7 +261,7 @@ export function finetunePhase(
       { alignment: ds.alignment, user: mixture.examples },
       `${dir}/train`,
       `${dir}/adapter`,
-      hasCheckpoint(`${dir}/train`),
+      CONTINUE,
       frozenDir,
     );
     const trainDir = `${dir}/train`;
@@ -289,8 +294,11 @@ export function finetunePhase(
  * - `eval`: evaluate `model.path` (with `eval.adapterPath` if set).
  *
  * Every input is checked first ({@link prepareExperiment}): a bad data file, method option,
- * model or judge fails before anything trains. Requires a {@link Backend}; progress goes to a
- * `Progress` layer when one is provided.
+ * model or judge fails before anything trains. Given a {@link RunDirPlan} (from
+ * {@link planRunDir}), the run folder is made (or an old run replaced) only after those checks
+ * pass, so a run refused for its inputs leaves nothing behind. The checksums of the data and
+ * model are recorded in the folder's first run and checked when it continues. Requires a
+ * {@link Backend}; progress goes to a `Progress` layer when one is provided.
  *
  * @example
  * ```ts
@@ -300,15 +308,16 @@ export function finetunePhase(
  */
 export function runPipeline(
   cfg: ExperimentConfig,
-  runDir: string,
+  target: string | RunDirPlan,
   command: PipelineCommand,
 ): Effect.Effect<ExperimentResult, PipelineError, Backend> {
   return Effect.gen(function* () {
     const rows: ModelRow[] = [];
-    const { dataSummary, judgeCard } = yield* Effect.scoped(Effect.gen(function* () {
+    const { dataSummary, judgeCard, runDir } = yield* Effect.scoped(Effect.gen(function* () {
       const prep = yield* prepareExperiment(cfg, command);
+      const runDir = yield* enterRunDir(cfg, target, prep.ds, command);
       yield* runPhases(cfg, prep, runDir, command, rows);
-      return { dataSummary: prep.dataSummary, judgeCard: prep.judge?.card };
+      return { dataSummary: prep.dataSummary, judgeCard: prep.judge?.card, runDir };
     }));
     const result: ExperimentResult = { runDir, rows, data: dataSummary };
     yield* writeJsonFile(`${runDir}/metrics.json`, result);
@@ -321,6 +330,23 @@ export function runPipeline(
       yield* writeReport(runDir, input);
     }
     return result;
+  });
+}
+
+/**
+ * After the inputs passed their checks: make the planned run folder (or take the one given)
+ * and record, or check, the checksums of what the run trains on.
+ */
+export function enterRunDir(
+  cfg: ExperimentConfig,
+  target: string | RunDirPlan,
+  ds: Datasets,
+  command: string,
+): Effect.Effect<string, RunDirInvalid | IOFailed> {
+  return Effect.gen(function* () {
+    const runDir = typeof target === "string" ? target : yield* createRunDir(cfg, target);
+    yield* recordOrCheckInputs(runDir, yield* inputFingerprint(cfg, ds, command));
+    return runDir;
   });
 }
 

@@ -13,6 +13,8 @@ export * from "./evaluate.ts";
 export * from "./assets.ts";
 export * from "./judges.ts";
 export * from "./rundir.ts";
+export * from "./fingerprint.ts";
+export * from "./resume.ts";
 export * from "./prepare.ts";
 export * from "./experiment.ts";
 export * from "./table.ts";

@@ -19,7 +19,7 @@ import type { LinearAdapter } from "../model/mod.ts";
 import type { FinetuneMethodName, TrainOptionInvalid } from "../train/mod.ts";
 import { type AssetInvalid, loadAdapterFor, loadLm, modelDir } from "./assets.ts";
 import { loadJudge } from "./judges.ts";
-import { type DataError, datasetNeeds, type Datasets, loadDatasets } from "./datasets.ts";
+import { type DataError, datasetNeeds, type Datasets, loadDatasets, userData } from "./datasets.ts";
 import type { PipelineCommand } from "./experiment.ts";
 import { acquireMethod, type LoadedLm } from "./stages.ts";
 
@@ -65,6 +65,11 @@ export function prepareExperiment(
         for (const m of methods) yield* acquireMethod(cfg, m, "finetune");
       }
     }));
+    // Mix every method's user data now (cheap), so a file with fewer rows than data.n asks
+    // for fails here, naming the file and the settings, not after the alignment stage.
+    if (command === "run" || command === "finetune") {
+      for (const m of methods) yield* userData(cfg, ds, m);
+    }
     const lm = yield* loadLm(modelDir(cfg));
     const adapters = command === "eval" && cfg.eval.adapterPath
       ? [yield* loadAdapterFor(cfg.eval.adapterPath, lm.config)]

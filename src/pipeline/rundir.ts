@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { Data, Effect } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
 import { errorText, pathExistsSync, readJsonChecked, writeFileAtomic } from "../io/mod.ts";
+import { fingerprintChanges, type InputFingerprint } from "./fingerprint.ts";
 
 /** A run directory could not be created or written. */
 export class RunDirInvalid extends Data.TaggedError("RunDirInvalid")<{
@@ -63,6 +64,13 @@ export interface RunMarker {
   readonly format: 1;
   /** The command that made the folder (`run`, `align`, `sweep`, a method list). */
   readonly label: string;
+  /**
+   * The config the run started with (a resumed run must match it; a sweep that widens its grid
+   * updates it). `config.json` is the readable copy; this one shows whether it was edited.
+   */
+  readonly config?: unknown;
+  /** Checksums of the data and model files the run trains on, from its first start. */
+  readonly inputs?: InputFingerprint;
 }
 
 /** Where a command will write, decided (and checked) before anything is written. */
@@ -73,7 +81,10 @@ export interface RunDirPlan {
   readonly resume: boolean;
   /** `dir` holds a run of this tool that `output.overwrite` replaces. */
   readonly replace: boolean;
-  /** The name was generated (`<label>-<timestamp>`): on a collision the next free one is used. */
+  /**
+   * The name was generated (`<label>-<timestamp>`, or `-2`, `-3`, ... when a run started in the
+   * same second): if another run takes it before this one starts, the next free one is used.
+   */
   readonly generated: boolean;
   /** The label recorded in the marker. */
   readonly label: string;
@@ -90,16 +101,51 @@ function lstatOrNull(path: string): Deno.FileInfo | null {
   }
 }
 
+/** The {@link RUN_MARKER} of `dir`, or null when it has none (or an unreadable one). */
+export function readRunMarker(dir: string): RunMarker | null {
+  const info = lstatOrNull(`${dir}/${RUN_MARKER}`);
+  if (!info?.isFile) return null;
+  try {
+    const m = JSON.parse(Deno.readTextFileSync(`${dir}/${RUN_MARKER}`)) as RunMarker;
+    return m.tool === "lisa-safe-finetune" ? m : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Is `dir` a run folder this tool made (it holds a readable {@link RUN_MARKER})? */
 export function isRunFolder(dir: string): boolean {
-  const info = lstatOrNull(`${dir}/${RUN_MARKER}`);
-  if (!info?.isFile) return false;
-  try {
-    const m = JSON.parse(Deno.readTextFileSync(`${dir}/${RUN_MARKER}`)) as Partial<RunMarker>;
-    return m.tool === "lisa-safe-finetune";
-  } catch {
-    return false;
-  }
+  return readRunMarker(dir) !== null;
+}
+
+const writeMarker = (dir: string, marker: RunMarker) =>
+  writeFileAtomic(`${dir}/${RUN_MARKER}`, JSON.stringify(marker, null, 2) + "\n");
+
+/**
+ * Record the run's input checksums when it first runs, or check them when it continues: a run
+ * is never continued on other data or another model. Fails with {@link RunDirInvalid} naming
+ * every input that changed. A folder without a marker (not made by `openRunDir`) is left alone.
+ */
+export function recordOrCheckInputs(
+  dir: string,
+  inputs: InputFingerprint,
+): Effect.Effect<void, RunDirInvalid> {
+  return Effect.tryPromise({
+    try: async () => {
+      const marker = readRunMarker(dir);
+      if (marker === null) return;
+      if (!marker.inputs) return await writeMarker(dir, { ...marker, inputs });
+      const changes = fingerprintChanges(marker.inputs, inputs);
+      if (changes.length > 0) {
+        throw invalid(
+          dir,
+          `the inputs changed since this run started: ${changes.join(", ")}; a run continues ` +
+            "only on the data and model it started with (start a new run to use these)",
+        );
+      }
+    },
+    catch: (e) => e instanceof RunDirInvalid ? e : invalid(dir, errorText(e)),
+  });
 }
 
 /** `output.name` must be one plain folder name: never a path, `.`/`..`, or absolute. */
@@ -110,8 +156,8 @@ function checkName(name: string): void {
     name.trim() !== name || name.includes("\0")
   ) {
     throw invalid(
-      name,
-      "output.name must be one folder name (no '/', '\\', '.', '..' or surrounding spaces); " +
+      `output.name ${JSON.stringify(name)}`,
+      "must be one folder name (no '/', '\\', '.', '..' or surrounding spaces); " +
         "choose the parent folder with output.dir",
     );
   }
@@ -168,7 +214,8 @@ export function planRunDir(
       checkName(cfg.output.name);
       checkWritable(cfg.output.dir);
       const generated = cfg.output.name === "";
-      const dir = `${cfg.output.dir}/${cfg.output.name || `${label}-${timestamp()}`}`;
+      let dir = `${cfg.output.dir}/${cfg.output.name || `${label}-${timestamp()}`}`;
+      if (generated) dir = freeName(dir);
       const info = lstatOrNull(dir);
       const plan = { dir, resume: false, replace: false, generated, label };
       if (info === null || generated) return plan;
@@ -202,6 +249,28 @@ export function planRunDir(
   });
 }
 
+/** The temporary name {@link writeFileAtomic} gives a file before renaming it into place. */
+const ATOMIC_TEMP = /\.\d+\.\d+\.tmp$/;
+
+/**
+ * Remove the temporary files that writes cut short by a kill left in a run folder (only names
+ * {@link writeFileAtomic} makes, only inside the run): a resumed run writes them again whole.
+ */
+function removeStaleTemps(dir: string): void {
+  for (const e of Deno.readDirSync(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) removeStaleTemps(path);
+    else if (e.isFile && ATOMIC_TEMP.test(e.name)) Deno.removeSync(path);
+  }
+}
+
+/** `base`, or `base-2`, `base-3`, ...: the first that does not exist. */
+function freeName(base: string): string {
+  let dir = base;
+  for (let n = 2; lstatOrNull(dir) !== null; n++) dir = `${base}-${n}`;
+  return dir;
+}
+
 /** Claim `dir` (a new folder, or an empty one); false when another run took the name first. */
 function claim(dir: string, mayExistEmpty: boolean): boolean {
   Deno.mkdirSync(dirname(dir), { recursive: true });
@@ -226,21 +295,34 @@ export function createRunDir(
   return Effect.tryPromise({
     try: async () => {
       if (plan.resume) {
+        removeStaleTemps(plan.dir);
         // Record the config the resumed run continues with (a sweep may have widened its grid).
+        const marker = readRunMarker(plan.dir);
+        await writeMarker(plan.dir, {
+          tool: "lisa-safe-finetune",
+          format: 1,
+          label: marker?.label ?? plan.label,
+          config: cfg,
+          ...(marker?.inputs ? { inputs: marker.inputs } : {}),
+        });
         await writeFileAtomic(`${plan.dir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
         return plan.dir;
       }
       // A replaced run's files must not be reused: remove it whole (it is marked as ours).
       if (plan.replace) await Deno.remove(plan.dir, { recursive: true });
       let dir = plan.dir;
-      for (let n = 2; !claim(dir, !plan.generated); n++) {
+      while (!claim(dir, !plan.generated)) {
         if (!plan.generated) {
           throw invalid(dir, "was taken by another run while this one started; pick another name");
         }
-        dir = `${plan.dir}-${n}`;
+        dir = freeName(plan.dir);
       }
-      const marker: RunMarker = { tool: "lisa-safe-finetune", format: 1, label: plan.label };
-      await writeFileAtomic(`${dir}/${RUN_MARKER}`, JSON.stringify(marker, null, 2) + "\n");
+      await writeMarker(dir, {
+        tool: "lisa-safe-finetune",
+        format: 1,
+        label: plan.label,
+        config: cfg,
+      });
       await writeFileAtomic(`${dir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
       return dir;
     },

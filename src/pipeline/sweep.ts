@@ -17,8 +17,9 @@ import {
 } from "../report/mod.ts";
 import { loadLm, modelDir } from "./assets.ts";
 import { loadJudge } from "./judges.ts";
-import { loadDatasets } from "./datasets.ts";
-import { alignPhase, finetunePhase } from "./experiment.ts";
+import { loadDatasets, userData } from "./datasets.ts";
+import { alignPhase, enterRunDir, finetunePhase } from "./experiment.ts";
+import type { RunDirPlan } from "./rundir.ts";
 import { runResult } from "./report.ts";
 import type { Backend } from "../../backends/mod.ts";
 import { attemptIO, writeJsonFile } from "../io/mod.ts";
@@ -105,17 +106,19 @@ export function cellName(c: SweepCell): string {
 }
 
 /**
- * Run (or resume) the sweep in `dir`; writes `report.*` and returns the markdown summary.
- * Every cell's method is built (and its options checked) before anything trains; the model
- * belongs to the sweep's scope and each seed's aligned model to that seed's.
+ * Run (or resume) the sweep in `target` (a folder, or a {@link RunDirPlan} made only once the
+ * inputs pass their checks); writes `report.*` and returns the markdown summary. Every cell's
+ * method is built (and its options checked) and its user data mixed before anything trains;
+ * the model belongs to the sweep's scope and each seed's aligned model to that seed's.
  */
 export function runSweep(
   cfg: ExperimentConfig,
-  dir: string,
+  target: string | RunDirPlan,
 ): Effect.Effect<string, PipelineError, Backend> {
   return Effect.gen(function* () {
     const cells = sweepCells(cfg);
     const runs: RunResult[] = [];
+    let dir = typeof target === "string" ? target : target.dir;
     const judgeCard = yield* Effect.scoped(Effect.gen(function* () {
       // Data for the largest n and p, so every cell's mixture draws from the same pool.
       const maxN = Math.max(...cells.map((c) => c.n));
@@ -126,8 +129,13 @@ export function runSweep(
           discard: true,
         }),
       );
+      // Every cell's mixture (a file with fewer rows than a cell's n fails now, by name).
+      yield* Effect.forEach(cells, (c) => userData(cellConfig(cfg, c), ds, c.method), {
+        discard: true,
+      });
       const lm = yield* loadLm(modelDir(cfg));
       const judge = yield* loadJudge(cfg);
+      dir = yield* enterRunDir(cfg, target, ds, "sweep");
       const seeds = [...new Set(cells.map((c) => c.seed))];
       for (const seed of seeds) {
         const mine = cells.filter((c) => c.seed === seed);

@@ -1,0 +1,97 @@
+/**
+ * What a run trained on, as checksums: each dataset's examples (their text, labels and
+ * categories, not the path they were read from) and each file the model, adapter and judge
+ * folders supply. A run records them when it starts; a resumed run recomputes them and refuses
+ * to continue when any differs, naming it, so a checkpoint is never continued on other data
+ * or another model.
+ *
+ * @module
+ */
+import type { Effect } from "effect";
+import type { ExperimentConfig } from "../config/mod.ts";
+import type { Example } from "../data/mod.ts";
+import { attemptIO, type IOFailed, sha256File, sha256Hex } from "../io/mod.ts";
+import { modelDir } from "./assets.ts";
+import type { Datasets } from "./datasets.ts";
+
+/** Checksums (SHA-256, hex) of a run's inputs. */
+export interface InputFingerprint {
+  /** Each dataset the run built, by name (`taskTrain`, `harmfulEval`, ...). */
+  readonly data: Readonly<Record<string, string>>;
+  /** Each file read from the model, adapter and judge folders (`model/config.json`, ...). */
+  readonly files: Readonly<Record<string, string>>;
+}
+
+const DATASETS = [
+  "alignment",
+  "harmful",
+  "alignmentHarmful",
+  "harmfulEval",
+  "taskTrain",
+  "taskTest",
+] as const;
+
+/** SHA-256 of examples' content (provenance left out: the same rows from a moved file match). */
+function examplesDigest(examples: readonly Example[]): Promise<string> {
+  const content = examples.map(({ provenance: _p, ...rest }) => rest);
+  return sha256Hex(new TextEncoder().encode(JSON.stringify(content)));
+}
+
+/** The files a loader reads from a folder: its JSON and safetensors files, sorted. */
+function folderFiles(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)]
+      .filter((e) => !e.isDirectory && /\.(json|safetensors)$/.test(e.name))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The folders whose files a run reads, by the name used in the fingerprint. */
+function folders(cfg: ExperimentConfig, command: string): Array<readonly [string, string]> {
+  const out: Array<readonly [string, string]> = [["model", modelDir(cfg)]];
+  if (command === "eval" && cfg.eval.adapterPath) out.push(["adapter", cfg.eval.adapterPath]);
+  if (cfg.eval.judgePath) out.push(["judge", cfg.eval.judgePath]);
+  return out;
+}
+
+/** Checksums of the datasets `ds` and of the model (adapter, judge) files `cfg` names. */
+export function inputFingerprint(
+  cfg: ExperimentConfig,
+  ds: Datasets,
+  command: string,
+): Effect.Effect<InputFingerprint, IOFailed> {
+  return attemptIO(modelDir(cfg), "compute checksums of the inputs in", async () => {
+    const data: Record<string, string> = {};
+    for (const name of DATASETS) data[name] = await examplesDigest(ds[name]);
+    const files: Record<string, string> = {};
+    for (const [label, dir] of folders(cfg, command)) {
+      for (const f of folderFiles(dir)) files[`${label}/${f}`] = await sha256File(`${dir}/${f}`);
+    }
+    return { data, files };
+  });
+}
+
+/**
+ * What differs between a recorded fingerprint and the current one (`data taskTrain`,
+ * `file model/model.safetensors (absent now)`); empty when they match. Pure.
+ */
+export function fingerprintChanges(recorded: InputFingerprint, now: InputFingerprint): string[] {
+  const out: string[] = [];
+  const compare = (kind: string, a: Readonly<Record<string, string>>, b: typeof a) => {
+    for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      if (a[k] === b[k]) continue;
+      const how = a[k] === undefined
+        ? "new"
+        : b[k] === undefined
+        ? "absent now"
+        : `SHA-256 ${a[k]!.slice(0, 12)}... -> ${b[k]!.slice(0, 12)}...`;
+      out.push(`${kind} ${k} (${how})`);
+    }
+  };
+  compare("data", recorded.data, now.data);
+  compare("file", recorded.files, now.files);
+  return out;
+}
