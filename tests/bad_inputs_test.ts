@@ -189,7 +189,21 @@ const CASES: Case[] = [
   C("seed not a number", tiny("--seed=abc"), /flag --seed.*expected a number, found "abc"/),
   C("p above 1", tiny("--data.p=1.5"), /data\.p.*1\.5/),
   C("unknown backend", tiny("--backend=tpu"), /backend.*tpu/),
-  C("misspelled flag", tiny("--method.rhoo=1"), /method\.rhoo.*unknown option/),
+  C(
+    "misspelled flag",
+    tiny("--method.rhoo=1"),
+    /unknown flag --method\.rhoo; did you mean --method\.rho\?/,
+  ),
+  C(
+    "misspelled flag, value apart",
+    tiny("--method.rhoo", "1"),
+    /unknown flag --method\.rhoo; did you mean --method\.rho\?/,
+  ),
+  C(
+    "a stray argument",
+    ["eval", `${box}/x/aligned`, ...tiny()],
+    /unexpected argument ".*x\/aligned"/,
+  ),
   C(
     "bad LoRA target",
     tiny("--alignment.lora.targets=foo"),
