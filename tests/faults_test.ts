@@ -150,7 +150,9 @@ const CASES: Case[] = [
   },
   {
     name: "a metrics file written to its temporary name, not renamed",
-    fault: "atomic-write@4",
+    // The run's atomic writes: the marker, config.json, the marker with the input checksums,
+    // base/answers.jsonl, then base/metrics.json (the fifth).
+    fault: "atomic-write@5",
     at: (r) => {
       assert.ok(exists(`${r}/base/answers.jsonl`) && !exists(`${r}/base/metrics.json`));
       assert.equal(filesUnder(`${r}/base`).filter((f) => f.endsWith(".tmp")).length, 1);
