@@ -17,3 +17,4 @@
  */
 export * from "./api.ts";
 export { activate, tf } from "./tf.ts";
+export * as fused from "./fused/ops.ts";

@@ -7,7 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { tf } from "../backends/mod.ts";
-import { sleb, uleb } from "../backends/simd/asm.ts";
+import { encodeModule, type FuncDef, sleb, uleb } from "../backends/simd/asm.ts";
+import { ELEMENTWISE_FUNCS } from "../backends/simd/elementwise_module.ts";
+import { GEMM_FUNCS, packedGemm } from "../backends/simd/gemm_module.ts";
 import { createSimdKernels, simdKernelsSupported } from "../backends/simd/module.ts";
 import { createGemmPool } from "../backends/simd/pool.ts";
 import { batchedGemm, matMulGeometry } from "../backends/native/gemm.ts";
@@ -212,5 +214,125 @@ Deno.test({
       false,
       "tiny products stay on one thread",
     );
+  },
+});
+
+/** A raw instance of a module of ours on its own memory. */
+function rawModule(funcs: readonly FuncDef[]) {
+  const memory = new WebAssembly.Memory({ initial: 64 });
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(encodeModule(funcs)), {
+    env: { memory },
+  }).exports as Record<string, (...a: number[]) => void>;
+  return { memory, ex };
+}
+
+Deno.test({
+  name: "simd gemm: a row's sum does not depend on M; B read in place equals B packed, bit for bit",
+  ignore: !supported,
+  fn: () => {
+    const direct = rawModule([packedGemm(1 << 30)]);
+    const packed = rawModule([packedGemm(0)]);
+    const nt = rawModule(GEMM_FUNCS);
+    const shapes: [number, number, number][] = [[1, 8, 5], [7, 24, 33], [50, 16, 64], [13, 40, 7]];
+    for (const [m, n, k] of shapes) {
+      for (const { memory, ex } of [direct, packed]) {
+        const h = new Float32Array(memory.buffer);
+        h.set(values(m * k, 1), 256);
+        h.set(values(k * n, 2), 256 + m * k);
+      }
+      const run = (mod: typeof direct) => {
+        const c = 4 * (256 + m * k + k * n);
+        mod.ex.gemmPacked!(1024, 1024 + 4 * m * k, c, m, n, k, k, 1, n, 1, c + 4 * m * n);
+        return new Float32Array(mod.memory.buffer, c, m * n).slice();
+      };
+      assert.deepEqual(run(direct), run(packed), `[${m},${n},${k}] in place vs packed`);
+    }
+    // x W^T: each row of a 29-row product equals that row computed alone.
+    const [m, n, k] = [29, 21, 70];
+    const h = new Float32Array(nt.memory.buffer);
+    h.set(values(m * k, 3), 256);
+    h.set(values(n * k, 4), 256 + m * k);
+    const [a, b, c] = [1024, 1024 + 4 * m * k, 1024 + 4 * (m * k + n * k)];
+    nt.ex.gemm!(a, b, c, m, n, k, k, 1, 1, k, c + 4 * m * n);
+    const all = new Float32Array(nt.memory.buffer, c, m * n).slice();
+    for (const row of [0, 1, 2, 17, 28]) {
+      nt.ex.gemm!(a + 4 * row * k, b, c, 1, n, k, k, 1, 1, k, c + 4 * m * n);
+      assert.deepEqual(
+        new Float32Array(nt.memory.buffer, c, n).slice(),
+        all.slice(row * n, (row + 1) * n),
+        `row ${row}`,
+      );
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "simd elementwise: softmax rows (scale, bias, masked keys exactly 0), SwiGLU and its gradient, exp",
+  ignore: !supported,
+  fn: () => {
+    const { memory, ex } = rawModule(ELEMENTWISE_FUNCS);
+    const h = new Float32Array(memory.buffer);
+    for (const n of [1, 3, 4, 9, 61]) {
+      const rows = 3;
+      const [x, bias, out] = [1024, 1024 + 4 * rows * n, 1024 + 8 * rows * n];
+      const xs = values(rows * n, n).map((v) => 6 * v);
+      const bs = values(rows * n, n + 1).map((v, i) => (i % 4 === 1 ? -1e9 : v));
+      h.set(xs, x / 4);
+      h.set(bs, bias / 4);
+      ex.softmaxRows!(x, bias, out, rows, n, 0.7);
+      for (let r = 0; r < rows; r++) {
+        const z = Array.from(
+          { length: n },
+          (_, j) => Math.fround(xs[r * n + j]! * Math.fround(0.7)) + bs[r * n + j]!,
+        );
+        const max = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - max));
+        const sum = e.reduce((p, v) => p + v, 0);
+        for (let j = 0; j < n; j++) {
+          const got = h[out / 4 + r * n + j]!;
+          if (bs[r * n + j]! < -1e8 && max > -1e8) {
+            assert.equal(got, 0, `masked n=${n} [${r},${j}]`);
+          }
+          assert.ok(
+            Math.abs(got - e[j]! / sum) <= 3e-7,
+            `softmax n=${n} [${r},${j}]: ${got} vs ${e[j]! / sum}`,
+          );
+        }
+      }
+    }
+    const n = 203;
+    const [g, u, o, dy, dg, du] = [0, 1, 2, 3, 4, 5].map((i) => 1024 + 4 * i * (n + 4));
+    const gs = values(n, 7).map((v) => 12 * v);
+    const us = values(n, 8);
+    const ds = values(n, 9);
+    h.set(gs, g! / 4);
+    h.set(us, u! / 4);
+    h.set(ds, dy! / 4);
+    ex.swiglu!(g!, u!, o!, n);
+    ex.swigluGrad!(dy!, g!, u!, dg!, du!, n);
+    for (let i = 0; i < n; i++) {
+      const [G, U, D] = [gs[i]!, us[i]!, ds[i]!];
+      const s = 1 / (1 + Math.exp(-G));
+      const close = (got: number, want: number, what: string) =>
+        assert.ok(
+          Math.abs(got - want) <= 1e-6 + 1e-6 * Math.abs(want),
+          `${what}[${i}]: ${got} vs ${want}`,
+        );
+      close(h[o! / 4 + i]!, G * s * U, "swiglu");
+      close(h[du! / 4 + i]!, D * G * s, "du");
+      close(h[dg! / 4 + i]!, D * U * s * (1 + G * (1 - s)), "dg");
+    }
+    // exp through a one-element softmax numerator: softmax of [x, 0] row gives e^x / (e^x + 1)
+    let worst = 0;
+    for (let x = -80; x <= 80; x += 0.37) {
+      h[256] = x;
+      h[257] = 0;
+      ex.softmaxRows!(1024, 0, 2048, 1, 2, 1);
+      const want = 1 / (1 + Math.exp(-Math.abs(Math.fround(x))));
+      const got = Math.max(h[512]!, h[513]!);
+      worst = Math.max(worst, Math.abs(got - want) / want);
+    }
+    assert.ok(worst < 3e-7, `exp relative error ${worst}`);
   },
 });

@@ -14,6 +14,8 @@ import { blasGemm } from "./gemm.ts";
 import { heapBuffer } from "./heap.ts";
 import { fusedMatMulKernel } from "./fused_mat_mul.ts";
 import { castKernel, identityKernel } from "./identity.ts";
+import { elementwiseKernels } from "../simd/elementwise.ts";
+import { installFusedKernels } from "../fused/kernels.ts";
 
 /** The TensorFlow.js backend name the native engine registers. */
 export const NATIVE_TF_NAME = "native";
@@ -77,6 +79,14 @@ export async function registerNativeBackend(blas: BlasLibrary): Promise<void> {
   );
   tf.registerKernel(identityKernel(NATIVE_TF_NAME, kernelOf("Identity", "wasm")));
   tf.registerKernel(castKernel(NATIVE_TF_NAME, kernelOf("Cast", "wasm")));
+  const memory = (base.wasm as unknown as { asm: { memory?: WebAssembly.Memory } }).asm.memory;
+  const ew = memory ? elementwiseKernels(memory) : null;
+  if (ew) {
+    installFusedKernels(NATIVE_TF_NAME, {
+      gemm: (backend) => blasGemm(blas.sgemm, heapBuffer(backend)),
+      ew,
+    });
+  }
   // Low priority: tfjs must never pick it on its own; the project's registry chooses.
   tf.registerBackend(NATIVE_TF_NAME, () => new NativeBackend(), 0);
 }

@@ -100,6 +100,8 @@ export const Ctl = {
   call: (f: number): Code => [0x10, ...uleb(f)],
   brIf: (depth: number): Code => [0x0d, ...uleb(depth)],
   return: [0x0f] as Code,
+  /** `select`: of the two values below the i32 condition, the first when it is non-zero. */
+  select: [0x1b] as Code,
 } as const;
 
 /** i32 arithmetic and comparisons. */
@@ -114,7 +116,10 @@ export const I32 = {
   add: [0x6a],
   sub: [0x6b],
   mul: [0x6c],
+  divS: [0x6d],
   and: [0x71],
+  /** `i32.trunc_sat_f32_s`: the f32 on the stack to the nearest i32 towards zero, saturating. */
+  truncSatF32: [0xfc, 0x00],
   shl: [0x74],
   shrS: [0x75],
 } as const satisfies Record<string, Code>;
@@ -131,7 +136,17 @@ export const F32 = {
   mul: [0x94] as Code,
   div: [0x95] as Code,
   sqrt: [0x91] as Code,
+  min: [0x96] as Code,
   max: [0x97] as Code,
+  neg: [0x8c] as Code,
+  /** Round to the nearest integer, ties to even. */
+  nearest: [0x90] as Code,
+  lt: [0x5d] as Code,
+  gt: [0x5e] as Code,
+  /** The i32 on the stack read as the bits of an f32. */
+  fromBits: [0xbe] as Code,
+  /** The bits of the f32 on the stack as an i32. */
+  toBits: [0xbc] as Code,
 } as const;
 
 const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
@@ -150,7 +165,25 @@ export const V128 = {
   sub: simd(0xe5),
   mul: simd(0xe6),
   div: simd(0xe7),
+  min: simd(0xe8),
   max: simd(0xe9),
+  neg: simd(0xe1),
+  /** Round each lane to the nearest integer, ties to even. */
+  nearest: simd(0x6a),
+  /** Lane-wise `a < b`: all ones where true. */
+  lt: simd(0x43),
+  /** Lane-wise `a > b`: all ones where true. */
+  gt: simd(0x44),
+  /** `a & ~b`. */
+  andNot: simd(0x4f),
+  /** f32 lanes to i32 lanes, towards zero, saturating. */
+  truncSat: simd(0xf8),
+  /** i32 lanes: add. */
+  addI32: simd(0xae),
+  /** i32 lanes: shift left by the i32 on the stack. */
+  shlI32: simd(0xab),
+  /** An i32 into all four i32 lanes. */
+  splatI32: simd(0x11),
 } as const;
 
 /** One function of a module. */

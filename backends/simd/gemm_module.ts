@@ -15,9 +15,15 @@
  * @module
  */
 import { type Code, Ctl, F32, f32, type FuncDef, get, I32, i32, seq, set, V128 } from "./asm.ts";
+import { GEMM_NT } from "./gemm_nt.ts";
+
+/** Where each function sits in the module (calls between them use these indices). */
+const GEMM_INDEX = { gemmPacked: 0, gemmNT: 1, gemm: 2, gemmBatch: 3 } as const;
 
 /** Rows of `A` per cache block. A multiple of every tile height. */
 export const MC = 48;
+/** Products of at most this many rows read a row-major B in place instead of packing it. */
+export const DIRECT_MAX_M = 512;
 /** Tile heights, largest first. */
 const TILES = [6, 4, 2, 1] as const;
 
@@ -30,11 +36,15 @@ const CP = 20, T = 21, ROWS = 22, IB = 23, IEND = 24, P0 = 25;
 const X = 26;
 // v128 locals: accumulators (row r: ACC + 2r low half, ACC + 2r + 1 high half), B halves, A splat.
 const ACC = 27, BL = 39, BH = 40, AV = 41;
+// i32 locals: bytes from one panel row to the next; 1 when B is read in place (not packed).
+const PSTEP = 42, DIRECT = 43;
 
 const LOCALS = [
   ...new Array<"i32">(15).fill("i32"),
   "f32",
   ...new Array<"v128">(15).fill("v128"),
+  "i32",
+  "i32",
 ] as const;
 
 const inc = (l: number, by: Code): Code => seq(get(l), by, I32.add, set(l));
@@ -68,7 +78,7 @@ function kLoop(rows: number): Code {
       seq(get(PB), V128.load(), set(BL), get(PB), V128.load(16), set(BH)),
       ...fmas,
       inc(PA, get(SAK)),
-      inc(PB, i32(32)),
+      inc(PB, get(PSTEP)),
       inc(KK, i32(1)),
     ),
   );
@@ -165,7 +175,11 @@ const blocks: Code = seq(
       // nc = min(8, n - jb); p0 = pack + jb * k * 4
       seq(get(N), get(JB), I32.sub, set(NC)),
       seq(get(NC), i32(8), I32.gtS, Ctl.if(i32(8), set(NC))),
-      seq(get(PACK), get(JB), get(K), I32.mul, i32(2), I32.shl, I32.add, set(P0)),
+      seq(get(DIRECT)),
+      Ctl.ifElse(
+        [seq(get(B), get(JB), i32(2), I32.shl, I32.add, set(P0))], // b + jb * 4
+        [seq(get(PACK), get(JB), get(K), I32.mul, i32(2), I32.shl, I32.add, set(P0))],
+      ),
       seq(get(IB), set(I)),
       whileLoop(
         seq(get(I), get(IEND), I32.ltS),
@@ -179,17 +193,55 @@ const blocks: Code = seq(
   ),
 );
 
-/** The `gemm` function (see the module comment for its arguments). */
-export const GEMM: FuncDef = {
-  name: "gemm",
+/**
+ * The packing kernel (see the module comment for its arguments); products of at most
+ * `directMaxM` rows read a row-major B in place.
+ */
+export const packedGemm = (directMaxM: number = DIRECT_MAX_M): FuncDef => ({
+  name: "gemmPacked",
   params: new Array<"i32">(11).fill("i32"),
   results: [],
   locals: LOCALS,
   body: seq(
     // strides from floats to bytes
     ...[SAM, SAK, SBK, SBN].map((l) => seq(get(l), i32(2), I32.shl, set(l))),
-    packAll,
+    // B's rows already hold whole panels (unit column stride, N a multiple of 8): read them
+    // in place. The sums are the same either way; packing only pays when many rows reuse it.
+    seq(get(SBN), i32(4), I32.eq, get(N), i32(7), I32.and, I32.eqz, I32.and),
+    seq(get(M), i32(directMaxM), I32.leS, I32.and, set(DIRECT)),
+    seq(get(DIRECT)),
+    Ctl.ifElse([seq(get(SBK), set(PSTEP))], [seq(packAll, i32(32), set(PSTEP))]),
     blocks,
+  ),
+});
+
+/** The packing kernel with the default {@link DIRECT_MAX_M}. */
+export const GEMM_PACKED: FuncDef = packedGemm();
+
+/** Products with K at least this, and A and B both contiguous along K, skip the packing. */
+export const NT_MIN_K = 16;
+
+/**
+ * `gemm(a, b, c, m, n, k, sam, sak, sbk, sbn, pack)`: `gemmNT` when A and B are both
+ * contiguous along K (`sak = sbk = 1`: a linear layer's `x W^T`) and K >= {@link NT_MIN_K},
+ * the packing kernel otherwise. The choice depends on the strides and K only, never on M, so a
+ * row gets the same sum whatever the batch or the thread it is computed in.
+ */
+export const GEMM: FuncDef = {
+  name: "gemm",
+  params: new Array<"i32">(11).fill("i32"),
+  results: [],
+  locals: [],
+  body: seq(
+    seq(get(SAK), i32(1), I32.eq, get(SBK), i32(1), I32.eq, I32.and),
+    seq(get(K), i32(NT_MIN_K), I32.geS, I32.and),
+    Ctl.ifElse(
+      [seq(...[A, B, C, M, N, K, SAM, SBN].map((l) => get(l)), Ctl.call(GEMM_INDEX.gemmNT))],
+      [seq(
+        ...[A, B, C, M, N, K, SAM, SAK, SBK, SBN, PACK].map((l) => get(l)),
+        Ctl.call(GEMM_INDEX.gemmPacked),
+      )],
+    ),
   ),
 };
 
@@ -199,8 +251,7 @@ const COUNT = 11, STRIDE_A = 12, STRIDE_B = 13, STRIDE_C = 14, BI = 15;
 /**
  * `gemmBatch(a, b, c, m, n, k, sam, sak, sbk, sbn, pack, count, strideA, strideB, strideC)`:
  * `count` products, the i-th at byte offsets `a + i strideA`, `b + i strideB`, `c + i strideC`
- * (a stride of 0 shares an operand), in one call from JavaScript. Must be the module's second
- * function: it calls `gemm`, the first.
+ * (a stride of 0 shares an operand), in one call from JavaScript.
  */
 export const GEMM_BATCH: FuncDef = {
   name: "gemmBatch",
@@ -215,7 +266,7 @@ export const GEMM_BATCH: FuncDef = {
       seq(get(B), get(BI), get(STRIDE_B), I32.mul, I32.add),
       seq(get(C), get(BI), get(STRIDE_C), I32.mul, I32.add),
       seq(...[M, N, K, SAM, SAK, SBK, SBN, PACK].map((l) => get(l))),
-      Ctl.call(0),
+      Ctl.call(GEMM_INDEX.gemm),
       inc(BI, i32(1)),
     ),
   ),
@@ -225,3 +276,6 @@ export const GEMM_BATCH: FuncDef = {
 export function packFloats(n: number, k: number): number {
   return k * Math.ceil(n / 8) * 8;
 }
+
+/** The functions of the matrix-product module, in module order (see `GEMM_INDEX`). */
+export const GEMM_FUNCS: readonly FuncDef[] = [GEMM_PACKED, GEMM_NT, GEMM, GEMM_BATCH];

@@ -14,6 +14,8 @@ import { fusedMatMulKernel } from "../native/fused_mat_mul.ts";
 import { castKernel, identityKernel } from "../native/identity.ts";
 import { createSimdKernels, type SimdKernels, type WasmModuleHandle } from "./module.ts";
 import { createGemmPool, type GemmPool } from "./pool.ts";
+import { elementwiseKernels } from "./elementwise.ts";
+import { installFusedKernels } from "../fused/kernels.ts";
 
 /** Which kernels the wasm backend runs its matrix products with. */
 export type WasmKernelChoice = "simd" | "tfjs";
@@ -78,6 +80,9 @@ export async function installSimdKernels(
   replace(fusedMatMulKernel(matMul, backendName, original));
   replace(identityKernel(backendName, original.identity));
   replace(castKernel(backendName, original.cast));
+  const memory = module.asm.memory;
+  const ew = memory ? elementwiseKernels(memory) : null;
+  if (ew) installFusedKernels(backendName, { gemm: () => kernels.gemm, ew });
   const result = { kernels, threads: pool?.threads ?? 1 };
   installed.set(backendName, result);
   return result;

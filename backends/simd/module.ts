@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeModule } from "./asm.ts";
-import { GEMM, GEMM_BATCH, packFloats } from "./gemm_module.ts";
+import { GEMM_FUNCS, packFloats } from "./gemm_module.ts";
 import type { HeapGemm } from "../native/gemm.ts";
 
 /** The slice of the tfjs wasm module the kernels need: its memory and allocator. */
@@ -38,7 +38,7 @@ type RawGemm = (
 
 /** Whether this runtime can compile our SIMD module (WebAssembly SIMD is required). */
 export function simdKernelsSupported(): boolean {
-  return WebAssembly.validate(encodeModule([GEMM, GEMM_BATCH]));
+  return WebAssembly.validate(encodeModule(GEMM_FUNCS));
 }
 
 /**
@@ -49,7 +49,7 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
   const memory = module.asm.memory;
   if (!(memory instanceof WebAssembly.Memory) || !simdKernelsSupported()) return null;
   const instance = new WebAssembly.Instance(
-    new WebAssembly.Module(encodeModule([GEMM, GEMM_BATCH])),
+    new WebAssembly.Module(encodeModule(GEMM_FUNCS)),
     { env: { memory } },
   );
   const raw = instance.exports["gemm"] as RawGemm;

@@ -11,13 +11,13 @@
  */
 import { parentPort } from "node:worker_threads";
 import { encodeModule } from "./asm.ts";
-import { GEMM } from "./gemm_module.ts";
+import { GEMM_FUNCS } from "./gemm_module.ts";
 import { JOB_INTS, JOBS_AT, type WorkerInit } from "./pool_layout.ts";
 
 type RawGemm = (...args: number[]) => void;
 
 parentPort!.once("message", (init: WorkerInit) => {
-  const bytes = encodeModule([GEMM], { shared: true, maxPages: init.maxPages });
+  const bytes = encodeModule(GEMM_FUNCS, { shared: true, maxPages: init.maxPages });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
     env: { memory: init.memory },
   });

@@ -106,7 +106,8 @@ export async function generate(
   const temperature = opts.temperature ?? 0;
   const topP = opts.topP ?? 1;
   const rand = seededRandom(opts.seed ?? 0);
-  const cache = opts.useCache === false ? undefined : createKvCache(c);
+  const capacity = (batch.inputIds[0]?.length ?? 0) + opts.maxNewTokens;
+  const cache = opts.useCache === false ? undefined : createKvCache(c, capacity);
   const fwdOpts = opts.adapters ? { adapters: opts.adapters } : {};
   try {
     for (let step = 0; step < opts.maxNewTokens && done.some((d) => !d); step++) {

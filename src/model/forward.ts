@@ -7,16 +7,16 @@
  *
  * @module
  */
-import { tf } from "../../backends/mod.ts";
+import { fused, tf } from "../../backends/mod.ts";
 import type { ModelConfig } from "./config.ts";
 import {
   type AdapterContext,
-  applyRope,
+  attention,
   linear,
   type LinearAdapter,
   mlp,
-  repeatKv,
   rmsNorm,
+  ropeHeads,
 } from "./layers.ts";
 import { attentionBias } from "./mask.ts";
 import { ropeTables } from "./rope.ts";
@@ -26,17 +26,58 @@ import { lmHead, need, type Params } from "./params.ts";
  * Keys and values of the positions seen so far, one entry per layer. `forward` updates it in
  * place: it disposes the old tensors and keeps the new ones (outside any `tf.tidy`), so a
  * caller may wrap each decoding step in `tf.tidy`. Free it with {@link disposeKvCache}.
+ *
+ * With a `capacity`, on a backend that can write tensors in place (the heap backends with
+ * fused attention), each layer's k and v are allocated once at [B, KVH, capacity, D] and each
+ * step writes its rows there; elsewhere the cache grows by concatenation.
  */
 export interface KvCache {
-  /** Per layer: k and v, each [B, KVH, S, D]; null before the first call. */
+  /** Per layer: k and v, each [B, KVH, S, D] (S = capacity when preallocated); null before the first call. */
   layers: ({ k: tf.Tensor; v: tf.Tensor } | null)[];
   /** S: positions already cached. */
   length: number;
+  /** Positions to preallocate (0: grow by concatenation). */
+  readonly capacity: number;
 }
 
-/** An empty cache for `config`. */
-export function createKvCache(c: ModelConfig): KvCache {
-  return { layers: Array.from({ length: c.numLayers }, () => null), length: 0 };
+/** An empty cache for `config`, preallocating `capacity` positions where the backend can. */
+export function createKvCache(c: ModelConfig, capacity = 0): KvCache {
+  return { layers: Array.from({ length: c.numLayers }, () => null), length: 0, capacity };
+}
+
+/** Add k and v [B, KVH, T, D] at position `past` of layer `i`; returns the layer's keys and values. */
+function cacheAppend(
+  cache: KvCache,
+  i: number,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  past: number,
+): { k: tf.Tensor; v: tf.Tensor } {
+  const old = cache.layers[i];
+  const [b, kvh, t, d] = k.shape as [number, number, number, number];
+  const inPlace = old
+    ? old.k.shape[2] === cache.capacity && cache.capacity > 0
+    : cache.capacity > 0 && fused.canWriteInPlace();
+  if (inPlace && past + t > cache.capacity) {
+    throw new Error(`KV cache: ${past + t} positions exceed its capacity of ${cache.capacity}`);
+  }
+  if (inPlace) {
+    const layer = old ?? {
+      k: tf.keep(tf.zeros([b, kvh, cache.capacity, d])), // [B, KVH, cap, D]
+      v: tf.keep(tf.zeros([b, kvh, cache.capacity, d])), // [B, KVH, cap, D]
+    };
+    fused.writeRows(layer.k, k, past);
+    fused.writeRows(layer.v, v, past);
+    cache.layers[i] = layer;
+    return layer;
+  }
+  const both = old
+    ? { k: tf.concat([old.k, k], 2), v: tf.concat([old.v, v], 2) } // [B, KVH, S, D]
+    : { k, v };
+  old?.k.dispose();
+  old?.v.dispose();
+  cache.layers[i] = { k: tf.keep(both.k), v: tf.keep(both.v) };
+  return both;
 }
 
 /** Dispose the cached tensors and reset the cache to empty. */
@@ -114,32 +155,21 @@ export function forward(
   const slidingBias = c.slidingWindow === null
     ? bias
     : attentionBias(t, past, mask, c.slidingWindow); // [B, 1, T, S]
-  const rep = c.numHeads / c.numKvHeads;
   const scale = 1 / Math.sqrt(c.headDim);
   const heads = (x: tf.Tensor, n: number) =>
     tf.transpose(tf.reshape(x, [b, t, n, c.headDim]), [0, 2, 1, 3]); // [B, n, T, D]
+  const rotated = (x: tf.Tensor, n: number) => ropeHeads(x, cos, sin, n, c.headDim); // [B, n, T, D]
 
   let h = tf.gather(need(p, "model.embed_tokens.weight"), tf.cast(inputIds, "int32")); // [B, T, C]
   for (let i = 0; i < c.numLayers; i++) {
     const pre = `model.layers.${i}`;
     const x = rmsNorm(h, need(p, `${pre}.input_layernorm.weight`), c.rmsNormEps); // [B, T, C]
-    const q = applyRope(heads(linear(p, i, "q_proj", x, adapters, ctx), c.numHeads), cos, sin); // [B, H, T, D]
-    let k = applyRope(heads(linear(p, i, "k_proj", x, adapters, ctx), c.numKvHeads), cos, sin); // [B, KVH, T, D]
+    const q = rotated(linear(p, i, "q_proj", x, adapters, ctx), c.numHeads); // [B, H, T, D]
+    let k = rotated(linear(p, i, "k_proj", x, adapters, ctx), c.numKvHeads); // [B, KVH, T, D]
     let v = heads(linear(p, i, "v_proj", x, adapters, ctx), c.numKvHeads); // [B, KVH, T, D]
-    if (cache) {
-      const old = cache.layers[i];
-      if (old) {
-        k = tf.concat([old.k, k], 2); // [B, KVH, S, D]
-        v = tf.concat([old.v, v], 2); // [B, KVH, S, D]
-        old.k.dispose();
-        old.v.dispose();
-      }
-      cache.layers[i] = { k: tf.keep(k), v: tf.keep(v) };
-    }
+    if (cache) ({ k, v } = cacheAppend(cache, i, k, v, past)); // [B, KVH, S or capacity, D]
     const layerBias = c.layerTypes[i] === "sliding_attention" ? slidingBias : bias;
-    const scores = tf.add(tf.mul(tf.matMul(q, repeatKv(k, rep), false, true), scale), layerBias); // [B, H, T, S]
-    const att = tf.matMul(tf.softmax(scores, -1), repeatKv(v, rep)); // [B, H, T, D]
-    const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [b, t, c.numHeads * c.headDim]); // [B, T, H*D]
+    const merged = attention(q, k, v, layerBias, scale); // [B, T, H*D]
     h = tf.add(h, linear(p, i, "o_proj", merged, adapters, ctx)); // [B, T, C]
     const y = rmsNorm(h, need(p, `${pre}.post_attention_layernorm.weight`), c.rmsNormEps); // [B, T, C]
     h = tf.add(h, mlp(p, i, y, adapters, ctx)); // [B, T, C]

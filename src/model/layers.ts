@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { tf } from "../../backends/mod.ts";
+import { fused, tf } from "../../backends/mod.ts";
 import { type LinearModule, modulePath, need, type Params } from "./params.ts";
 
 /**
@@ -52,8 +52,12 @@ export function linear(
   return tf.reshape(y, [...lead, w.shape[0]!]);
 }
 
-/** RMSNorm: x / sqrt(mean(x²) + eps) * w. [..., C] → [..., C]. */
+/**
+ * RMSNorm: x / sqrt(mean(x²) + eps) * w. [..., C] → [..., C]. One fused kernel where the
+ * backend has it (see `backends/fused`), these composite ops elsewhere.
+ */
 export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+  if (fused.available("rmsNorm")) return fused.rmsNorm(x, w, eps);
   const ms = tf.mean(tf.square(x), -1, true); // [..., 1]
   return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
 }
@@ -64,6 +68,46 @@ export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tens
   const [x1, x2] = tf.split(x, [d, d], 3); // [B, h, T, D/2] each
   const rotated = tf.concat([tf.neg(x2!), x1!], 3); // [B, h, T, D]
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+}
+
+/**
+ * Split a projection's output into heads and rotate them: x [B, T, n*D] → [B, n, T, D] with
+ * rotary embeddings (cos/sin [B or 1, 1, T, D]). One fused kernel where the backend has it.
+ */
+export function ropeHeads(
+  x: tf.Tensor,
+  cos: tf.Tensor,
+  sin: tf.Tensor,
+  n: number,
+  d: number,
+): tf.Tensor {
+  const [b, t] = x.shape as [number, number];
+  const split = tf.reshape(x, [b, t, n, d]); // [B, T, n, D]
+  if (fused.available("ropeHeads")) return fused.ropeHeads(split, cos, sin);
+  return applyRope(tf.transpose(split, [0, 2, 1, 3]), cos, sin); // [B, n, T, D]
+}
+
+/**
+ * Scaled dot-product attention with an additive bias, merged back into rows:
+ * softmax(scale q k^T + bias) v for q [B, H, T, D], k and v [B, KVH, S, D] (grouped-query:
+ * each key/value head serves H / KVH query heads), bias [B or 1, 1, T, S] → [B, T, H*D].
+ * One fused kernel where the backend has it (it never materialises repeated keys).
+ */
+export function attention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  bias: tf.Tensor,
+  scale: number,
+): tf.Tensor {
+  const [b, h, t, d] = q.shape as [number, number, number, number];
+  if (fused.available("attention")) {
+    return tf.reshape(fused.attention(q, k, v, bias, scale), [b, t, h * d]); // [B, T, H*D]
+  }
+  const rep = h / k.shape[1]!;
+  const scores = tf.add(tf.mul(tf.matMul(q, repeatKv(k, rep), false, true), scale), bias); // [B, H, T, S]
+  const att = tf.matMul(tf.softmax(scores, -1), repeatKv(v, rep)); // [B, H, T, D]
+  return tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [b, t, h * d]); // [B, T, H*D]
 }
 
 /** Repeat each key/value head `rep` times: [B, KVH, S, D] → [B, KVH*rep, S, D]. */
@@ -85,6 +129,11 @@ export function mlp(
 ): tf.Tensor {
   const g = linear(p, layer, "gate_proj", x, adapters, ctx); // [B, T, I]
   const u = linear(p, layer, "up_proj", x, adapters, ctx); // [B, T, I]
-  const act = tf.mul(tf.mul(g, tf.sigmoid(g)), u); // [B, T, I]
-  return linear(p, layer, "down_proj", act, adapters, ctx); // [B, T, C]
+  return linear(p, layer, "down_proj", swiGlu(g, u), adapters, ctx); // [B, T, C]
+}
+
+/** SwiGLU's activation silu(g) * u, any equal shapes. One fused kernel where the backend has it. */
+export function swiGlu(g: tf.Tensor, u: tf.Tensor): tf.Tensor {
+  if (fused.available("swiGlu")) return fused.swiGlu(g, u);
+  return tf.mul(tf.mul(g, tf.sigmoid(g)), u);
 }

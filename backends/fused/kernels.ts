@@ -1,0 +1,320 @@
+/**
+ * The fused kernels as TensorFlow.js kernels of a heap backend (`wasm`, `native`) and their
+ * gradients: RMSNorm, SwiGLU, rotary embeddings with the split into heads, and attention. Each
+ * replaces several tfjs ops (and the engine's per-op cost and intermediate tensors) with one.
+ * `ops.ts` calls them where the active backend has them and the composite ops elsewhere.
+ *
+ * @module
+ */
+import type { GradConfig, KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
+import { tf } from "../tf.ts";
+import type { HeapGemm } from "../native/gemm.ts";
+import {
+  heapBuffer,
+  heapF32,
+  heapOffset,
+  type KernelArgs,
+  type WasmHeapBackend,
+} from "../native/heap.ts";
+import type { ElementwiseKernels } from "../simd/elementwise.ts";
+import {
+  attentionBackward,
+  attentionForward,
+  type AttentionShape,
+  headsToRows,
+  rowsToHeads,
+  softmaxBackward,
+} from "./attention.ts";
+import { rmsNormBackward, rmsNormForward } from "./norm.ts";
+import { ropeHeadsBackward, ropeHeadsForward, type RopeShape } from "./rope.ts";
+
+/** The kernel names (one per fused op and one per gradient). */
+export const FUSED = {
+  rmsNorm: "LisaRmsNorm",
+  rmsNormGrad: "LisaRmsNormGrad",
+  swiGlu: "LisaSwiGlu",
+  swiGluGrad: "LisaSwiGluGrad",
+  ropeHeads: "LisaRopeHeads",
+  ropeHeadsGrad: "LisaRopeHeadsGrad",
+  attention: "LisaAttention",
+  attentionGrad: "LisaAttentionGrad",
+} as const;
+
+/** What the kernels of one heap backend run on. */
+export interface FusedContext {
+  /** The backend's matrix product on the current heap (take it after allocating). */
+  gemm(backend: WasmHeapBackend): HeapGemm;
+  /** The SIMD elementwise kernels on the same heap. */
+  readonly ew: ElementwiseKernels;
+}
+
+type Run = (args: KernelArgs, ctx: FusedContext) => TensorInfo | TensorInfo[];
+
+const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+function attr(attrs: NamedAttrMap | undefined, name: string): number {
+  const v = attrs?.[name];
+  if (typeof v !== "number") throw new Error(`fused kernel: attribute ${name} must be a number`);
+  return v;
+}
+
+function need(args: KernelArgs, name: string): TensorInfo {
+  const t = (args.inputs as Record<string, TensorInfo | undefined>)[name];
+  if (!t) throw new Error(`fused kernel: missing input ${name}`);
+  if (t.dtype !== "float32") {
+    throw new Error(`fused kernel: ${name} must be float32, got ${t.dtype}`);
+  }
+  return t;
+}
+
+const rmsNorm: Run = (args) => {
+  const be = args.backend as WasmHeapBackend;
+  const [x, w] = [need(args, "x"), need(args, "weight")];
+  const y = be.makeOutput([...x.shape], "float32");
+  const c = x.shape[x.shape.length - 1]!;
+  rmsNormForward(heapF32(be, x), heapF32(be, w), heapF32(be, y), c, attr(args.attrs, "eps"));
+  return y;
+};
+
+const rmsNormGrad: Run = (args) => {
+  const be = args.backend as WasmHeapBackend;
+  const [dy, x, w] = [need(args, "dy"), need(args, "x"), need(args, "weight")];
+  const dx = be.makeOutput([...x.shape], "float32");
+  const dw = be.makeOutput([...w.shape], "float32");
+  const c = x.shape[x.shape.length - 1]!;
+  const [vdy, vx, vw, vdx, vdw] = [dy, x, w, dx, dw].map((t) => heapF32(be, t)) as Float32Array[];
+  rmsNormBackward(vdy!, vx!, vw!, vdx!, vdw!, c, attr(args.attrs, "eps"));
+  return [dx, dw];
+};
+
+const swiGlu: Run = (args, ctx) => {
+  const be = args.backend as WasmHeapBackend;
+  const [g, u] = [need(args, "gate"), need(args, "up")];
+  const out = be.makeOutput([...g.shape], "float32");
+  ctx.ew.swiglu(heapOffset(be, g), heapOffset(be, u), heapOffset(be, out), size(g.shape));
+  return out;
+};
+
+const swiGluGrad: Run = (args, ctx) => {
+  const be = args.backend as WasmHeapBackend;
+  const [dy, g, u] = [need(args, "dy"), need(args, "gate"), need(args, "up")];
+  const dg = be.makeOutput([...g.shape], "float32");
+  const du = be.makeOutput([...g.shape], "float32");
+  const at = (t: TensorInfo) => heapOffset(be, t);
+  ctx.ew.swigluGrad(at(dy), at(g), at(u), at(dg), at(du), size(g.shape));
+  return [dg, du];
+};
+
+function ropeShape(x: TensorInfo, cos: TensorInfo, heads: number, headsFirst: boolean): RopeShape {
+  const [b, a1, a2, d] = x.shape as [number, number, number, number];
+  return { b, t: headsFirst ? a2 : a1, h: heads, d, tableRows: cos.shape[0]! };
+}
+
+const ropeHeads: Run = (args) => {
+  const be = args.backend as WasmHeapBackend;
+  const [x, cos, sin] = [need(args, "x"), need(args, "cos"), need(args, "sin")];
+  const s = ropeShape(x, cos, x.shape[2]!, false); // x [B, T, H, D]
+  const y = be.makeOutput([s.b, s.h, s.t, s.d], "float32");
+  const [vx, vc, vs, vy] = [x, cos, sin, y].map((t) => heapF32(be, t)) as Float32Array[];
+  ropeHeadsForward(vx!, vc!, vs!, vy!, s);
+  return y;
+};
+
+const ropeHeadsGrad: Run = (args) => {
+  const be = args.backend as WasmHeapBackend;
+  const [dy, cos, sin] = [need(args, "dy"), need(args, "cos"), need(args, "sin")];
+  const s = ropeShape(dy, cos, dy.shape[1]!, true); // dy [B, H, T, D]
+  const dx = be.makeOutput([s.b, s.t, s.h, s.d], "float32");
+  const [vdy, vc, vs, vdx] = [dy, cos, sin, dx].map((t) => heapF32(be, t)) as Float32Array[];
+  ropeHeadsBackward(vdy!, vc!, vs!, vdx!, s);
+  return dx;
+};
+
+function attentionShape(q: TensorInfo, k: TensorInfo, bias: TensorInfo): AttentionShape {
+  const [b, h, t, d] = q.shape as [number, number, number, number];
+  const [kb, kvh, sk, kd] = k.shape as [number, number, number, number];
+  const s = bias.shape[3]!;
+  if (kb !== b || kd !== d || h % kvh !== 0 || s > sk || bias.shape[2] !== t) {
+    throw new Error(
+      `fused attention: q [${q.shape}], k [${k.shape}] and bias [${bias.shape}] do not fit`,
+    );
+  }
+  return { b, h, kvh, t, s, sk, d, biasRows: bias.shape[0]! };
+}
+
+/** A temporary [shape] float32 buffer on the heap, freed by the returned function. */
+function scratch(be: WasmHeapBackend, shape: number[]): { t: TensorInfo; free: () => void } {
+  const t = be.makeOutput(shape, "float32");
+  return { t, free: () => be.disposeData(t.dataId, true) };
+}
+
+const attention: Run = (args, ctx) => {
+  const be = args.backend as WasmHeapBackend;
+  const [q, k, v, bias] = ["q", "k", "v", "bias"].map((n) => need(args, n)) as TensorInfo[];
+  const sh = attentionShape(q!, k!, bias!);
+  const { b, h, t, s, d } = sh;
+  const p = be.makeOutput([b, h, t, s], "float32");
+  const o = be.makeOutput([b, t, h, d], "float32");
+  const tmp = t === 1 ? null : scratch(be, [b, h, t, d]);
+  try {
+    // With one query the head layout [B, H, 1, D] is already [B, 1, H, D]: no transpose.
+    const at = (x: TensorInfo) => heapOffset(be, x);
+    attentionForward(
+      ctx.gemm(be),
+      ctx.ew,
+      {
+        q: at(q!),
+        k: at(k!),
+        v: at(v!),
+        bias: at(bias!),
+        p: at(p),
+        tmp: at(tmp ? tmp.t : o),
+      },
+      sh,
+      attr(args.attrs, "scale"),
+    );
+    if (tmp) headsToRows(heapF32(be, tmp.t), heapF32(be, o), b, h, t, d);
+  } finally {
+    tmp?.free();
+  }
+  return [o, p];
+};
+
+const attentionGrad: Run = (args, ctx) => {
+  const be = args.backend as WasmHeapBackend;
+  const [dy, q, k, v, p, bias] = ["dy", "q", "k", "v", "p", "bias"].map((n) =>
+    need(args, n)
+  ) as TensorInfo[];
+  const sh = attentionShape(q!, k!, bias!);
+  const { b, h, t, s, sk, d } = sh;
+  const dq = be.makeOutput([...q!.shape], "float32");
+  const dk = be.makeOutput([...k!.shape], "float32");
+  const dv = be.makeOutput([...v!.shape], "float32");
+  const dO = scratch(be, [b, h, t, d]);
+  const ds = scratch(be, [b, h, t, s]);
+  try {
+    rowsToHeads(heapF32(be, dy!), heapF32(be, dO.t), b, h, t, d);
+    if (sk > s) {
+      // Key rows past the bias's S are not attended: their gradient is zero.
+      new Float32Array(heapBuffer(be), heapOffset(be, dk), size(k!.shape)).fill(0);
+      new Float32Array(heapBuffer(be), heapOffset(be, dv), size(v!.shape)).fill(0);
+    }
+    const at = (x: TensorInfo) => heapOffset(be, x);
+    const scale = attr(args.attrs, "scale");
+    attentionBackward(
+      ctx.gemm(be),
+      {
+        dO: at(dO.t),
+        q: at(q!),
+        k: at(k!),
+        v: at(v!),
+        p: at(p!),
+        ds: at(ds.t),
+        dq: at(dq),
+        dk: at(dk),
+        dv: at(dv),
+      },
+      sh,
+      () => softmaxBackward(heapF32(be, ds.t), heapF32(be, p!), s, scale),
+    );
+  } finally {
+    dO.free();
+    ds.free();
+  }
+  return [dq, dk, dv];
+};
+
+const RUNS: Record<string, Run> = {
+  [FUSED.rmsNorm]: rmsNorm,
+  [FUSED.rmsNormGrad]: rmsNormGrad,
+  [FUSED.swiGlu]: swiGlu,
+  [FUSED.swiGluGrad]: swiGluGrad,
+  [FUSED.ropeHeads]: ropeHeads,
+  [FUSED.ropeHeadsGrad]: ropeHeadsGrad,
+  [FUSED.attention]: attention,
+  [FUSED.attentionGrad]: attentionGrad,
+};
+
+type Saved = tf.Tensor[];
+const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: NamedAttrMap = {}) =>
+  tf.engine().runKernel(name, inputs as never, attrs) as tf.Tensor | tf.Tensor[];
+
+/** The gradients: each runs its backward kernel once and hands out its outputs. */
+const GRADIENTS: GradConfig[] = [
+  {
+    kernelName: FUSED.rmsNorm,
+    inputsToSave: ["x", "weight"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, weight] = saved as Saved;
+      const [dx, dw] = run(
+        FUSED.rmsNormGrad,
+        { dy: dy as tf.Tensor, x: x!, weight: weight! },
+        attrs,
+      ) as Saved;
+      return { x: () => dx!, weight: () => dw! };
+    },
+  },
+  {
+    kernelName: FUSED.swiGlu,
+    inputsToSave: ["gate", "up"],
+    gradFunc: (dy, saved) => {
+      const [gate, up] = saved as Saved;
+      const [dg, du] = run(FUSED.swiGluGrad, {
+        dy: dy as tf.Tensor,
+        gate: gate!,
+        up: up!,
+      }) as Saved;
+      return { gate: () => dg!, up: () => du! };
+    },
+  },
+  {
+    kernelName: FUSED.ropeHeads,
+    inputsToSave: ["cos", "sin"],
+    gradFunc: (dy, saved) => {
+      const [cos, sin] = saved as Saved;
+      const dx = run(FUSED.ropeHeadsGrad, {
+        dy: dy as tf.Tensor,
+        cos: cos!,
+        sin: sin!,
+      }) as tf.Tensor;
+      return { x: () => dx, cos: () => tf.zerosLike(cos!), sin: () => tf.zerosLike(sin!) };
+    },
+  },
+  {
+    kernelName: FUSED.attention,
+    inputsToSave: ["q", "k", "v", "bias"],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [q, k, v, bias, p] = saved as Saved;
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+      const [dq, dk, dv] = run(
+        FUSED.attentionGrad,
+        { dy, q: q!, k: k!, v: v!, p: p!, bias: bias! },
+        attrs,
+      ) as Saved;
+      return { q: () => dq!, k: () => dk!, v: () => dv!, bias: () => tf.zerosLike(bias!) };
+    },
+  },
+];
+
+let gradientsRegistered = false;
+
+/**
+ * Register the fused kernels on the heap backend `backendName` (replacing any registered before,
+ * e.g. copied from `wasm` by `native`), and the gradients once.
+ */
+export function installFusedKernels(backendName: string, ctx: FusedContext): void {
+  for (const [kernelName, f] of Object.entries(RUNS)) {
+    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+    const config: KernelConfig = {
+      kernelName,
+      backendName,
+      kernelFunc: (args) => f(args, ctx) as TensorInfo,
+    };
+    tf.registerKernel(config);
+  }
+  if (!gradientsRegistered) {
+    for (const g of GRADIENTS) tf.registerGradient(g);
+    gradientsRegistered = true;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The fused ops, for the model code: each runs the active backend's fused kernel (`kernels.ts`)
+ * and is differentiable through its registered gradient. `available(op)` says whether the
+ * active backend has the kernel; where it does not (cpu, webgpu, tensorflow), or with
+ * `LISA_FUSED=0`, the model uses its composite ops instead (`src/model/layers.ts`), which define
+ * the same values.
+ *
+ * Legend: B batch, T positions, H heads, KVH key/value heads, S keys, D head dim, C channels.
+ *
+ * @module
+ */
+import { tf } from "../tf.ts";
+import { FUSED } from "./kernels.ts";
+import { heapF32, type WasmHeapBackend } from "../native/heap.ts";
+
+/** The ops with a fused kernel. */
+export type FusedOp = "rmsNorm" | "swiGlu" | "ropeHeads" | "attention";
+
+function fromEnv(): boolean {
+  try {
+    return Deno.env.get("LISA_FUSED")?.trim() !== "0";
+  } catch {
+    return true; // no permission to read the environment: the default
+  }
+}
+
+let enabled = fromEnv();
+
+/**
+ * Turn the fused kernels on or off for this process (default on; `LISA_FUSED=0` starts off).
+ * Off, the model runs its composite ops on every backend: for comparisons and tests.
+ */
+export function setFusedEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether the active backend runs `op` as one fused kernel (and they are enabled). */
+export function available(op: FusedOp): boolean {
+  return enabled && tf.getKernel(FUSED[op], tf.getBackend()) !== undefined;
+}
+
+const run = (name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}) =>
+  tf.engine().runKernel(name, inputs as never, attrs as never) as tf.Tensor | tf.Tensor[];
+
+/** RMSNorm: `x / sqrt(mean(x^2) + eps) * w`, x [..., C], w [C]. */
+export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+  return run(FUSED.rmsNorm, { x, weight: w }, { eps }) as tf.Tensor;
+}
+
+/** SwiGLU's activation: `gate sigmoid(gate) up`, any equal shapes. */
+export function swiGlu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+  return run(FUSED.swiGlu, { gate, up }) as tf.Tensor;
+}
+
+/**
+ * Rotary embeddings and the split into heads in one: x [B, T, H, D] (a projection's output) to
+ * [B, H, T, D], with cos/sin [B or 1, 1, T, D] (rotate-half convention).
+ */
+export function ropeHeads(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  return run(FUSED.ropeHeads, { x, cos, sin }) as tf.Tensor;
+}
+
+/**
+ * `softmax(scale q k^T + bias) v` with grouped-query heads (H a multiple of KVH), q [B, H, T, D],
+ * k and v [B, KVH, Sk, D], bias [B or 1, 1, T, S] (S <= Sk: only the first S keys count).
+ * Returns [B, T, H, D] (heads already merged in each row).
+ */
+export function attention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  bias: tf.Tensor,
+  scale: number,
+): tf.Tensor {
+  const [o] = run(FUSED.attention, { q, k, v, bias }, { scale }) as tf.Tensor[];
+  // The probabilities (second output) are kept by the tape for the backward pass and freed
+  // with the enclosing tidy.
+  return o!;
+}
+
+/**
+ * Whether the active backend keeps tensors in a heap that {@link writeRows} may write in place
+ * (the backends with fused kernels), so a KV cache can be preallocated instead of regrown by
+ * concatenation at every step.
+ */
+export function canWriteInPlace(): boolean {
+  return available("attention");
+}
+
+/**
+ * Copy `src` [B, n, T, D] into rows `at .. at + T` of `dst` [B, n, Sk, D] in place. Only for a
+ * tensor nothing else reads (a KV cache its owner allocated), on a backend where
+ * {@link canWriteInPlace} holds.
+ */
+export function writeRows(dst: tf.Tensor, src: tf.Tensor, at: number): void {
+  const [b, n, sk, d] = dst.shape as [number, number, number, number];
+  const t = src.shape[2]!;
+  if (src.shape[0] !== b || src.shape[1] !== n || src.shape[3] !== d || at < 0 || at + t > sk) {
+    throw new Error(`writeRows: [${src.shape}] does not fit rows ${at}.. of [${dst.shape}]`);
+  }
+  const be = tf.backend() as unknown as WasmHeapBackend;
+  const to = heapF32(be, dst);
+  const from = heapF32(be, src);
+  for (let g = 0; g < b * n; g++) {
+    to.set(from.subarray(g * t * d, (g + 1) * t * d), (g * sk + at) * d);
+  }
+}

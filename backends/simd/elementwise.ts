@@ -1,0 +1,37 @@
+/**
+ * The fused elementwise kernels (`elementwise_module.ts`) instantiated on a heap: the tfjs wasm
+ * module's memory, shared by the `wasm` and `native` backends, so they read and write tensors
+ * in place. One instance per memory.
+ *
+ * @module
+ */
+import { encodeModule } from "./asm.ts";
+import { ELEMENTWISE_FUNCS } from "./elementwise_module.ts";
+
+/** The kernels, on byte offsets into their memory (sizes in floats). */
+export interface ElementwiseKernels {
+  /** Each of `rows` rows of `n`: `out = softmax(x * scale + bias)`; bias 0 = none. */
+  softmaxRows(x: number, bias: number, out: number, rows: number, n: number, scale: number): void;
+  /** `out = g sigmoid(g) u` over `n` floats. */
+  swiglu(g: number, u: number, out: number, n: number): void;
+  /** The gradients of {@link swiglu} for upstream `dy`. */
+  swigluGrad(dy: number, g: number, u: number, dg: number, du: number, n: number): void;
+}
+
+const instances = new WeakMap<WebAssembly.Memory, ElementwiseKernels>();
+
+/** The kernels on `memory` (instantiated on first use), or null without WebAssembly SIMD. */
+export function elementwiseKernels(memory: WebAssembly.Memory): ElementwiseKernels | null {
+  const done = instances.get(memory);
+  if (done) return done;
+  const bytes = encodeModule(ELEMENTWISE_FUNCS);
+  if (!WebAssembly.validate(bytes)) return null;
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+  const kernels = {
+    softmaxRows: ex["softmaxRows"],
+    swiglu: ex["swiglu"],
+    swigluGrad: ex["swigluGrad"],
+  } as unknown as ElementwiseKernels;
+  instances.set(memory, kernels);
+  return kernels;
+}
