@@ -3,7 +3,8 @@
  * each op's value and gradients against the composite ops of `src/model/layers.ts` on the same
  * backend (fused kernels switched off), with the shapes that exercise their edges: grouped-query
  * heads, a padding and causal bias, a sliding window, rows that are not a multiple of 4, key
- * tensors longer than the bias (a preallocated cache), per-row rotary tables. Also the in-place
+ * tensors longer than the bias (a preallocated cache), per-row rotary tables; the cross-entropy's
+ * log-sum-exp and gradient kernels with weighted and ignored rows. Also the in-place
  * row write of the KV cache, and no leaked tensors.
  *
  * Tolerance: |x - ref| <= 1e-5 + 1e-4 |ref| (the backend parity tolerance): the fused kernels sum
@@ -13,6 +14,7 @@ import assert from "node:assert/strict";
 import { fused, tf } from "../backends/mod.ts";
 import { attention, rmsNorm, ropeHeads, swiGlu } from "../src/model/layers.ts";
 import { attentionBias } from "../src/model/mask.ts";
+import { crossEntropy } from "../src/model/loss.ts";
 import { leakedTensors, seededValues as values, testBackends, useBackend } from "./_helpers.ts";
 
 const t = (shape: number[], seed: number, scale = 1) =>
@@ -64,6 +66,9 @@ for (const backend of backends) {
       tf.tidy(() => {
         compare("rmsNorm", (x, w) => rmsNorm(x, w, 1e-6), [t([2, 5, 24], 1, 3), t([24], 2)]);
         compare("rmsNorm rank 2", (x, w) => rmsNorm(x, w, 1e-5), [t([7, 13], 3), t([13], 4)]);
+        const ids = tf.tensor1d([3, 0, 36, 7, 12], "int32");
+        const weights = tf.tensor1d([1, 0, 1, 1, 0.5]);
+        compare("crossEntropy", (x) => crossEntropy(x, ids, weights), [t([5, 37], 31, 4)]);
         compare("swiGlu", swiGlu, [t([3, 37], 5, 6), t([3, 37], 6)]);
         compare("swiGlu rank 3", swiGlu, [t([2, 4, 9], 7, 5), t([2, 4, 9], 8)]);
         for (const tableRows of [1, 2]) {
@@ -95,17 +100,26 @@ for (const backend of backends) {
           const mask = tf.tensor2d([[0, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1]], [b, s], "int32");
           for (const window of [null, 3]) {
             const bias = attentionBias(tq, past, mask, window); // [B, 1, T, S]
-            compare(
-              `attention h${h} kvh${kvh} d${d} window ${window}`,
-              (q, k, v) => attention(q, k, v, bias, 1 / Math.sqrt(d)),
-              [t([b, h, tq, d], 11, 2), t([b, kvh, s, d], 12, 2), t([b, kvh, s, d], 13)],
-            );
+            for (const causal of [false, true]) {
+              compare(
+                `attention h${h} kvh${kvh} d${d} window ${window} causal ${causal}`,
+                (q, k, v) => attention(q, k, v, bias, 1 / Math.sqrt(d), causal),
+                [t([b, h, tq, d], 11, 2), t([b, kvh, s, d], 12, 2), t([b, kvh, s, d], 13)],
+              );
+            }
           }
+          // more queries than one causal block (64), after 3 cached positions
+          const long = attentionBias(70, 3, undefined); // [1, 1, 70, 73]
+          compare(
+            `attention causal blocks h${h} kvh${kvh} d${d}`,
+            (q, k, v) => attention(q, k, v, long, 0.3, true),
+            [t([1, h, 70, d], 17, 2), t([1, kvh, 73, d], 18, 2), t([1, kvh, 73, d], 19)],
+          );
           // one shared bias row (no padding), one query (a decoding step)
           const one = attentionBias(1, s - 1, undefined);
           compare(
             `attention one query h${h} kvh${kvh} d${d}`,
-            (q, k, v) => attention(q, k, v, one, 0.5),
+            (q, k, v) => attention(q, k, v, one, 0.5, true),
             [t([b, h, 1, d], 14), t([b, kvh, s, d], 15), t([b, kvh, s, d], 16)],
           );
         }
@@ -123,14 +137,18 @@ for (const backend of backends) {
         const k = t([b, kvh, s, d], 22);
         const v = t([b, kvh, s, d], 23);
         const bias = attentionBias(1, s - 1, undefined);
-        const want = fused.attention(q, k, v, bias, 0.25);
+        const want = fused.attention(q, k, v, bias, 0.25, true);
         // a longer buffer with garbage past row s, then k and v written at row 0
         const kBuf = t([b, kvh, cap, d], 24, 100);
         const vBuf = t([b, kvh, cap, d], 25, 100);
         fused.writeRows(kBuf, k, 0);
         fused.writeRows(vBuf, v, 0);
         close(tf.slice(kBuf, [0, 0, 0, 0], [b, kvh, s, d]), k, "rows written");
-        close(fused.attention(q, kBuf, vBuf, bias, 0.25), want, "attention on the longer buffer");
+        close(
+          fused.attention(q, kBuf, vBuf, bias, 0.25, true),
+          want,
+          "attention on the longer buffer",
+        );
         assert.throws(() => fused.writeRows(kBuf, k, cap - 2), /does not fit/);
       });
     });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { tf } from "../backends/mod.ts";
 import { encodeModule, type FuncDef, sleb, uleb } from "../backends/simd/asm.ts";
 import { ELEMENTWISE_FUNCS } from "../backends/simd/elementwise_module.ts";
-import { GEMM_FUNCS, packedGemm } from "../backends/simd/gemm_module.ts";
+import { gemmFma, gemmFuncs, packedGemm } from "../backends/simd/gemm_module.ts";
 import { createSimdKernels, simdKernelsSupported } from "../backends/simd/module.ts";
 import { createGemmPool } from "../backends/simd/pool.ts";
 import { batchedGemm, matMulGeometry } from "../backends/native/gemm.ts";
@@ -70,7 +70,7 @@ function reference(
 }
 
 Deno.test({
-  name: "simd gemm: every transpose, tile remainders, K = 0, bit-identical repeats",
+  name: "simd gemm: every transpose, tile remainders, K = 0, bit-identical repeats, ldc > n",
   ignore: !supported,
   fn: () => {
     const { memory, handle } = standalone();
@@ -108,6 +108,16 @@ Deno.test({
           }
           kernels!.gemm(ta, tb, m, n, k, aOff, ta ? m : k, bOff, tb ? k : n, cOff, n);
           assert.deepEqual(new Float32Array(memory.buffer, cOff, m * n).slice(), got);
+          // Into rows of a wider matrix (ldc = n + 3): the same values, the padding untouched.
+          const ldc = n + 3;
+          const wide = handle._malloc(4 * m * ldc);
+          new Float32Array(memory.buffer, wide, m * ldc).fill(-5);
+          kernels!.gemm(ta, tb, m, n, k, aOff, ta ? m : k, bOff, tb ? k : n, wide, ldc);
+          const w = new Float32Array(memory.buffer, wide, m * ldc);
+          for (let i = 0; i < m; i++) {
+            assert.deepEqual(w.slice(i * ldc, i * ldc + n), got.slice(i * n, (i + 1) * n));
+            assert.deepEqual([...w.slice(i * ldc + n, (i + 1) * ldc)], [-5, -5, -5]);
+          }
         }
       }
     }
@@ -230,19 +240,19 @@ Deno.test({
   name: "simd gemm: a row's sum does not depend on M; B read in place equals B packed, bit for bit",
   ignore: !supported,
   fn: () => {
-    const direct = rawModule([packedGemm(1 << 30)]);
-    const packed = rawModule([packedGemm(0)]);
-    const nt = rawModule(GEMM_FUNCS);
+    const direct = rawModule([packedGemm(1 << 30, gemmFma())]);
+    const packed = rawModule([packedGemm(0, gemmFma())]);
+    const nt = rawModule(gemmFuncs(gemmFma()));
     const shapes: [number, number, number][] = [[1, 8, 5], [7, 24, 33], [50, 16, 64], [13, 40, 7]];
     for (const [m, n, k] of shapes) {
-      for (const { memory, ex } of [direct, packed]) {
+      for (const { memory } of [direct, packed]) {
         const h = new Float32Array(memory.buffer);
         h.set(values(m * k, 1), 256);
         h.set(values(k * n, 2), 256 + m * k);
       }
       const run = (mod: typeof direct) => {
         const c = 4 * (256 + m * k + k * n);
-        mod.ex.gemmPacked!(1024, 1024 + 4 * m * k, c, m, n, k, k, 1, n, 1, c + 4 * m * n);
+        mod.ex.gemmPacked!(1024, 1024 + 4 * m * k, c, m, n, k, k, 1, n, 1, c + 4 * m * n, n);
         return new Float32Array(mod.memory.buffer, c, m * n).slice();
       };
       assert.deepEqual(run(direct), run(packed), `[${m},${n},${k}] in place vs packed`);
@@ -253,10 +263,10 @@ Deno.test({
     h.set(values(m * k, 3), 256);
     h.set(values(n * k, 4), 256 + m * k);
     const [a, b, c] = [1024, 1024 + 4 * m * k, 1024 + 4 * (m * k + n * k)];
-    nt.ex.gemm!(a, b, c, m, n, k, k, 1, 1, k, c + 4 * m * n);
+    nt.ex.gemm!(a, b, c, m, n, k, k, 1, 1, k, c + 4 * m * n, n);
     const all = new Float32Array(nt.memory.buffer, c, m * n).slice();
     for (const row of [0, 1, 2, 17, 28]) {
-      nt.ex.gemm!(a + 4 * row * k, b, c, 1, n, k, k, 1, 1, k, c + 4 * m * n);
+      nt.ex.gemm!(a + 4 * row * k, b, c, 1, n, k, k, 1, 1, k, c + 4 * m * n, n);
       assert.deepEqual(
         new Float32Array(nt.memory.buffer, c, n).slice(),
         all.slice(row * n, (row + 1) * n),
@@ -280,7 +290,7 @@ Deno.test({
       const bs = values(rows * n, n + 1).map((v, i) => (i % 4 === 1 ? -1e9 : v));
       h.set(xs, x / 4);
       h.set(bs, bias / 4);
-      ex.softmaxRows!(x, bias, out, rows, n, 0.7);
+      ex.softmaxRows!(x, bias, out, rows, n, n, 0.7);
       for (let r = 0; r < rows; r++) {
         const z = Array.from(
           { length: n },
@@ -328,7 +338,7 @@ Deno.test({
     for (let x = -80; x <= 80; x += 0.37) {
       h[256] = x;
       h[257] = 0;
-      ex.softmaxRows!(1024, 0, 2048, 1, 2, 1);
+      ex.softmaxRows!(1024, 0, 2048, 1, 2, 2, 1);
       const want = 1 / (1 + Math.exp(-Math.abs(Math.fround(x))));
       const got = Math.max(h[512]!, h[513]!);
       worst = Math.max(worst, Math.abs(got - want) / want);

@@ -1,25 +1,32 @@
 /**
  * Scaled dot-product attention as one kernel on a heap backend, and its gradient: the products
- * in the backend's matrix product (BLAS or our SIMD kernel), one per group of query heads that
- * share a key/value head (grouped-query attention needs no repeated keys), the scale, bias and
- * softmax in one SIMD pass per row. Only the probabilities are kept for the backward pass (the
- * composite keeps the scores, the scaled and biased scores and the probabilities, and repeated
- * keys and values under GQA).
+ * in the backend's matrix product (BLAS or our SIMD kernel), the scale, bias and softmax in one
+ * SIMD pass per row. Grouped-query heads read their shared key/value head directly (no repeated
+ * keys); only the probabilities are kept for the backward pass (the composite keeps the scores,
+ * the scaled and biased scores and the probabilities, and repeated keys and values under GQA).
  *
- * Legend: B batch, H query heads, KVH key/value heads (rep = H / KVH), T queries, S keys, Sk the
- * key tensors' length (>= S: a preallocated cache may hold more rows than are filled), D head
- * dim; the bias is [Bb, 1, T, S] with Bb = 1 or B.
+ * With a causal bias (every bias the model builds is causal; a sliding window only masks more),
+ * query rows are taken in blocks and each block's products and softmax stop at the last key any
+ * of its rows can see, so about half of the work of a long sequence is skipped; the skipped
+ * probabilities are exactly 0, as the composite's softmax gives for masked keys.
  *
- * Forward: for each (b, kvh), the rep query heads' rows are one `[rep T, D]` matrix:
- *   P = softmax(scale Q K^T + bias)   [rep T, S]
- *   O = P V                           [rep T, D]
- * Backward, for dO:
- *   dV = P^T dO,  dP = dO V^T,  dS = scale P (dP - rowsum(dP P)),  dQ = dS K,  dK = dS^T Q.
+ * Legend: B batch, H query heads, KVH key/value heads (rep = H / KVH), T queries, S keys (the
+ * bias's last dimension; past = S - T positions precede the queries), Sk the key tensors' length
+ * (>= S: a preallocated cache may hold more rows than are filled), D head dim; the bias is
+ * [Bb, 1, T, S] with Bb = 1 or B.
+ *
+ * Forward, per (b, h) and block of query rows: P = softmax(scale Q K^T + bias) [rows, S],
+ * O = P V, written straight into the [B, T, H, D] output.
+ * Backward, for dO: dP = dO V^T, dS = scale P (dP - rowsum(dP P)), dQ = dS K per block; per
+ * (b, kvh) group of rep heads, dV = P^T dO and dK = dS^T Q as one product over the group's rows.
  *
  * @module
  */
 import type { HeapGemm } from "../native/gemm.ts";
 import type { ElementwiseKernels } from "../simd/elementwise.ts";
+
+/** Query rows per block of a causal attention. */
+export const QUERY_BLOCK = 64;
 
 /** Sizes of one attention call. */
 export interface AttentionShape {
@@ -32,53 +39,41 @@ export interface AttentionShape {
   readonly d: number;
   /** Rows of the bias: 1 (shared) or b. */
   readonly biasRows: number;
+  /** The bias hides every key after a query's own position. */
+  readonly causal: boolean;
+}
+
+/** The query blocks of one head: rows [t0, t1) and the keys [0, keys) they may see. */
+export function queryBlocks(sh: AttentionShape): { t0: number; t1: number; keys: number }[] {
+  if (!sh.causal) return [{ t0: 0, t1: sh.t, keys: sh.s }];
+  const past = sh.s - sh.t;
+  const out = [];
+  for (let t0 = 0; t0 < sh.t; t0 += QUERY_BLOCK) {
+    const t1 = Math.min(sh.t, t0 + QUERY_BLOCK);
+    out.push({ t0, t1, keys: Math.min(sh.s, past + t1) });
+  }
+  return out;
 }
 
 /** Byte offsets of the forward pass's operands. */
 export interface AttentionForwardAt {
+  /** [B, H, T, D]. */
   readonly q: number;
+  /** [B, KVH, Sk, D]. */
   readonly k: number;
+  /** [B, KVH, Sk, D]. */
   readonly v: number;
+  /** [Bb, 1, T, S]. */
   readonly bias: number;
   /** [B, H, T, S] probabilities (output). */
   readonly p: number;
-  /** [B, H, T, D] scratch: the output before its transpose. */
-  readonly tmp: number;
+  /** [B, T, H, D] output. */
+  readonly o: number;
 }
 
 /**
- * `count` products, the i-th at byte offsets `a + i sa`, `b + i sb`, `c + i sc`, through the
- * backend's batch call when it has one.
- */
-function gemmBatch(
-  gemm: HeapGemm,
-  ta: boolean,
-  tb: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: number,
-  lda: number,
-  b: number,
-  ldb: number,
-  c: number,
-  count: number,
-  sa: number,
-  sb: number,
-  sc: number,
-): void {
-  if (gemm.batch) {
-    gemm.batch(ta, tb, m, n, k, a, lda, b, ldb, c, n, count, sa, sb, sc);
-    return;
-  }
-  for (let i = 0; i < count; i++) {
-    gemm(ta, tb, m, n, k, a + i * sa, lda, b + i * sb, ldb, c + i * sc, n);
-  }
-}
-
-/**
- * The forward pass into `at.p` (probabilities) and `at.tmp` (O as [B, H, T, D]); the caller
- * transposes tmp into its [B, T, H, D] output with {@link headsToRows}.
+ * The forward pass. `zero(offset, floats)` clears floats of the heap (the probabilities past a
+ * block's last visible key).
  */
 export function attentionForward(
   gemm: HeapGemm,
@@ -86,71 +81,81 @@ export function attentionForward(
   at: AttentionForwardAt,
   sh: AttentionShape,
   scale: number,
+  zero: (offset: number, floats: number) => void,
 ): void {
   const { b, h, kvh, t, s, sk, d } = sh;
   const rep = h / kvh;
-  const groups = b * kvh;
-  // Scores: Q_g [rep T, D] K^T [D, S] for every (b, kvh) at once.
-  gemmBatch(
-    gemm,
-    false,
-    true,
-    rep * t,
-    s,
-    d,
-    at.q,
-    d,
-    at.k,
-    d,
-    at.p,
-    groups,
-    4 * rep * t * d,
-    4 * sk * d,
-    4 * rep * t * s,
-  );
-  // scale, bias, softmax: per (b, h) a [T, S] block against its bias block.
+  const blocks = queryBlocks(sh);
   for (let bi = 0; bi < b; bi++) {
-    const bias = at.bias ? at.bias + 4 * (sh.biasRows === 1 ? 0 : bi) * t * s : 0;
+    const bias = at.bias + 4 * (sh.biasRows === 1 ? 0 : bi) * t * s;
     for (let hi = 0; hi < h; hi++) {
-      const block = at.p + 4 * (bi * h + hi) * t * s;
-      ew.softmaxRows(block, bias, block, t, s, scale);
+      const kv = 4 * (bi * kvh + Math.floor(hi / rep)) * sk * d;
+      const head = bi * h + hi;
+      for (const { t0, t1, keys } of blocks) {
+        const rows = t1 - t0;
+        const p = at.p + 4 * (head * t + t0) * s;
+        // scores [rows, keys] = Q K^T, rows s apart in P
+        gemm(false, true, rows, keys, d, at.q + 4 * (head * t + t0) * d, d, at.k + kv, d, p, s);
+        ew.softmaxRows(p, bias + 4 * t0 * s, p, rows, keys, s, scale);
+        if (keys < s) { for (let r = 0; r < rows; r++) zero(p + 4 * (r * s + keys), s - keys); }
+        // O [rows, D] = P V, rows H D apart in the [B, T, H, D] output
+        const o = at.o + 4 * ((bi * t + t0) * h + hi) * d;
+        gemm(false, false, rows, d, keys, p, s, at.v + kv, d, o, h * d);
+      }
     }
   }
-  // O_g [rep T, D] = P_g [rep T, S] V [S, D].
-  gemmBatch(
-    gemm,
-    false,
-    false,
-    rep * t,
-    d,
-    s,
-    at.p,
-    s,
-    at.v,
-    d,
-    at.tmp,
-    groups,
-    4 * rep * t * s,
-    4 * sk * d,
-    4 * rep * t * d,
-  );
 }
 
-/** `out [B, T, H, D]` from `x [B, H, T, D]`. */
-export function headsToRows(
-  x: Float32Array,
-  out: Float32Array,
-  b: number,
-  h: number,
-  t: number,
-  d: number,
+/** Byte offsets of the backward pass's operands. */
+export interface AttentionBackwardAt {
+  /** [B, H, T, D] upstream gradient, in head layout. */
+  readonly dO: number;
+  readonly q: number;
+  readonly k: number;
+  readonly v: number;
+  readonly p: number;
+  /** [B, H, T, S] scratch: dP, then dS in place. */
+  readonly ds: number;
+  readonly dq: number;
+  readonly dk: number;
+  readonly dv: number;
+}
+
+/** The backward pass (`zero` as in {@link attentionForward}). */
+export function attentionBackward(
+  gemm: HeapGemm,
+  ew: ElementwiseKernels,
+  at: AttentionBackwardAt,
+  sh: AttentionShape,
+  scale: number,
+  zero: (offset: number, floats: number) => void,
 ): void {
+  const { b, h, kvh, t, s, sk, d } = sh;
+  const rep = h / kvh;
+  const blocks = queryBlocks(sh);
   for (let bi = 0; bi < b; bi++) {
     for (let hi = 0; hi < h; hi++) {
-      for (let ti = 0; ti < t; ti++) {
-        const src = ((bi * h + hi) * t + ti) * d;
-        out.set(x.subarray(src, src + d), ((bi * t + ti) * h + hi) * d);
+      const kv = 4 * (bi * kvh + Math.floor(hi / rep)) * sk * d;
+      const head = bi * h + hi;
+      for (const { t0, t1, keys } of blocks) {
+        const rows = t1 - t0;
+        const ds = at.ds + 4 * (head * t + t0) * s;
+        const q = 4 * (head * t + t0) * d;
+        // dP [rows, keys] = dO V^T
+        gemm(false, true, rows, keys, d, at.dO + q, d, at.v + kv, d, ds, s);
+        ew.softmaxGradRows(ds, at.p + 4 * (head * t + t0) * s, rows, keys, s, scale);
+        if (keys < s) { for (let r = 0; r < rows; r++) zero(ds + 4 * (r * s + keys), s - keys); }
+        // dQ [rows, D] = dS K
+        gemm(false, false, rows, d, keys, ds, s, at.k + kv, d, at.dq + q, d);
       }
+    }
+    // Per group of rep heads (consecutive rows of P, dS, Q and dO): one product each.
+    for (let g = 0; g < kvh; g++) {
+      const rows = 4 * (bi * h + g * rep) * t;
+      const kv = 4 * (bi * kvh + g) * sk * d;
+      // dV [S, D] = P^T dO; dK [S, D] = dS^T Q
+      gemm(true, false, s, d, rep * t, at.p + rows * s, s, at.dO + rows * d, d, at.dv + kv, d);
+      gemm(true, false, s, d, rep * t, at.ds + rows * s, s, at.q + rows * d, d, at.dk + kv, d);
     }
   }
 }
@@ -171,56 +176,5 @@ export function rowsToHeads(
         out.set(x.subarray(src, src + d), ((bi * h + hi) * t + ti) * d);
       }
     }
-  }
-}
-
-/** Byte offsets of the backward pass's operands. */
-export interface AttentionBackwardAt {
-  /** [B, H, T, D] upstream gradient, already in head layout. */
-  readonly dO: number;
-  readonly q: number;
-  readonly k: number;
-  readonly v: number;
-  readonly p: number;
-  /** [B, H, T, S] scratch: dP, then dS in place. */
-  readonly ds: number;
-  readonly dq: number;
-  readonly dk: number;
-  readonly dv: number;
-}
-
-/**
- * The backward pass. `dsRows(ds, p)` turns dP into dS in place (see {@link softmaxBackward}); it
- * is given fresh views because the heap may have grown since the caller looked.
- */
-export function attentionBackward(
-  gemm: HeapGemm,
-  at: AttentionBackwardAt,
-  sh: AttentionShape,
-  dsRows: () => void,
-): void {
-  const { b, h, kvh, t, s, sk, d } = sh;
-  const rep = h / kvh;
-  const groups = b * kvh;
-  const [sq, sp, skv] = [4 * rep * t * d, 4 * rep * t * s, 4 * sk * d];
-  // dV [S, D] = P_g^T [S, rep T] dO_g [rep T, D]
-  gemmBatch(gemm, true, false, s, d, rep * t, at.p, s, at.dO, d, at.dv, groups, sp, sq, skv);
-  // dP_g [rep T, S] = dO_g [rep T, D] V^T
-  gemmBatch(gemm, false, true, rep * t, s, d, at.dO, d, at.v, d, at.ds, groups, sq, skv, sp);
-  dsRows();
-  // dQ_g [rep T, D] = dS_g [rep T, S] K [S, D]
-  gemmBatch(gemm, false, false, rep * t, d, s, at.ds, s, at.k, d, at.dq, groups, sp, skv, sq);
-  // dK [S, D] = dS_g^T [S, rep T] Q_g [rep T, D]
-  gemmBatch(gemm, true, false, s, d, rep * t, at.ds, s, at.q, d, at.dk, groups, sp, sq, skv);
-}
-
-/** `ds = scale p (ds - rowsum(ds p))` in place, rows of `n`. */
-export function softmaxBackward(ds: Float32Array, p: Float32Array, n: number, scale: number): void {
-  const rows = ds.length / n;
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    let dot = 0;
-    for (let j = 0; j < n; j++) dot += ds[o + j]! * p[o + j]!;
-    for (let j = 0; j < n; j++) ds[o + j] = scale * p[o + j]! * (ds[o + j]! - dot);
   }
 }

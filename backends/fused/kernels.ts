@@ -21,9 +21,7 @@ import {
   attentionBackward,
   attentionForward,
   type AttentionShape,
-  headsToRows,
   rowsToHeads,
-  softmaxBackward,
 } from "./attention.ts";
 import { rmsNormBackward, rmsNormForward } from "./norm.ts";
 import { ropeHeadsBackward, ropeHeadsForward, type RopeShape } from "./rope.ts";
@@ -38,6 +36,8 @@ export const FUSED = {
   ropeHeadsGrad: "LisaRopeHeadsGrad",
   attention: "LisaAttention",
   attentionGrad: "LisaAttentionGrad",
+  logSumExp: "LisaLogSumExp",
+  crossEntropyGrad: "LisaCrossEntropyGrad",
 } as const;
 
 /** What the kernels of one heap backend run on. */
@@ -58,12 +58,10 @@ function attr(attrs: NamedAttrMap | undefined, name: string): number {
   return v;
 }
 
-function need(args: KernelArgs, name: string): TensorInfo {
+function need(args: KernelArgs, name: string, dtype = "float32"): TensorInfo {
   const t = (args.inputs as Record<string, TensorInfo | undefined>)[name];
   if (!t) throw new Error(`fused kernel: missing input ${name}`);
-  if (t.dtype !== "float32") {
-    throw new Error(`fused kernel: ${name} must be float32, got ${t.dtype}`);
-  }
+  if (t.dtype !== dtype) throw new Error(`fused kernel: ${name} must be ${dtype}, got ${t.dtype}`);
   return t;
 }
 
@@ -130,16 +128,21 @@ const ropeHeadsGrad: Run = (args) => {
   return dx;
 };
 
-function attentionShape(q: TensorInfo, k: TensorInfo, bias: TensorInfo): AttentionShape {
+function attentionShape(
+  q: TensorInfo,
+  k: TensorInfo,
+  bias: TensorInfo,
+  causal: boolean,
+): AttentionShape {
   const [b, h, t, d] = q.shape as [number, number, number, number];
   const [kb, kvh, sk, kd] = k.shape as [number, number, number, number];
   const s = bias.shape[3]!;
-  if (kb !== b || kd !== d || h % kvh !== 0 || s > sk || bias.shape[2] !== t) {
+  if (kb !== b || kd !== d || h % kvh !== 0 || s > sk || s < t || bias.shape[2] !== t) {
     throw new Error(
       `fused attention: q [${q.shape}], k [${k.shape}] and bias [${bias.shape}] do not fit`,
     );
   }
-  return { b, h, kvh, t, s, sk, d, biasRows: bias.shape[0]! };
+  return { b, h, kvh, t, s, sk, d, biasRows: bias.shape[0]!, causal };
 }
 
 /** A temporary [shape] float32 buffer on the heap, freed by the returned function. */
@@ -148,35 +151,33 @@ function scratch(be: WasmHeapBackend, shape: number[]): { t: TensorInfo; free: (
   return { t, free: () => be.disposeData(t.dataId, true) };
 }
 
+/** Clears `floats` floats at byte `offset` of the heap. */
+const zeroer = (be: WasmHeapBackend) => (offset: number, floats: number) =>
+  new Float32Array(heapBuffer(be), offset, floats).fill(0);
+
 const attention: Run = (args, ctx) => {
   const be = args.backend as WasmHeapBackend;
   const [q, k, v, bias] = ["q", "k", "v", "bias"].map((n) => need(args, n)) as TensorInfo[];
-  const sh = attentionShape(q!, k!, bias!);
+  const sh = attentionShape(q!, k!, bias!, attr(args.attrs, "causal") !== 0);
   const { b, h, t, s, d } = sh;
   const p = be.makeOutput([b, h, t, s], "float32");
   const o = be.makeOutput([b, t, h, d], "float32");
-  const tmp = t === 1 ? null : scratch(be, [b, h, t, d]);
-  try {
-    // With one query the head layout [B, H, 1, D] is already [B, 1, H, D]: no transpose.
-    const at = (x: TensorInfo) => heapOffset(be, x);
-    attentionForward(
-      ctx.gemm(be),
-      ctx.ew,
-      {
-        q: at(q!),
-        k: at(k!),
-        v: at(v!),
-        bias: at(bias!),
-        p: at(p),
-        tmp: at(tmp ? tmp.t : o),
-      },
-      sh,
-      attr(args.attrs, "scale"),
-    );
-    if (tmp) headsToRows(heapF32(be, tmp.t), heapF32(be, o), b, h, t, d);
-  } finally {
-    tmp?.free();
-  }
+  const at = (x: TensorInfo) => heapOffset(be, x);
+  attentionForward(
+    ctx.gemm(be),
+    ctx.ew,
+    {
+      q: at(q!),
+      k: at(k!),
+      v: at(v!),
+      bias: at(bias!),
+      p: at(p),
+      o: at(o),
+    },
+    sh,
+    attr(args.attrs, "scale"),
+    zeroer(be),
+  );
   return [o, p];
 };
 
@@ -185,7 +186,7 @@ const attentionGrad: Run = (args, ctx) => {
   const [dy, q, k, v, p, bias] = ["dy", "q", "k", "v", "p", "bias"].map((n) =>
     need(args, n)
   ) as TensorInfo[];
-  const sh = attentionShape(q!, k!, bias!);
+  const sh = attentionShape(q!, k!, bias!, attr(args.attrs, "causal") !== 0);
   const { b, h, t, s, sk, d } = sh;
   const dq = be.makeOutput([...q!.shape], "float32");
   const dk = be.makeOutput([...k!.shape], "float32");
@@ -196,13 +197,13 @@ const attentionGrad: Run = (args, ctx) => {
     rowsToHeads(heapF32(be, dy!), heapF32(be, dO.t), b, h, t, d);
     if (sk > s) {
       // Key rows past the bias's S are not attended: their gradient is zero.
-      new Float32Array(heapBuffer(be), heapOffset(be, dk), size(k!.shape)).fill(0);
-      new Float32Array(heapBuffer(be), heapOffset(be, dv), size(v!.shape)).fill(0);
+      heapF32(be, dk).fill(0);
+      heapF32(be, dv).fill(0);
     }
     const at = (x: TensorInfo) => heapOffset(be, x);
-    const scale = attr(args.attrs, "scale");
     attentionBackward(
       ctx.gemm(be),
+      ctx.ew,
       {
         dO: at(dO.t),
         q: at(q!),
@@ -215,13 +216,54 @@ const attentionGrad: Run = (args, ctx) => {
         dv: at(dv),
       },
       sh,
-      () => softmaxBackward(heapF32(be, ds.t), heapF32(be, p!), s, scale),
+      attr(args.attrs, "scale"),
+      zeroer(be),
     );
   } finally {
     dO.free();
     ds.free();
   }
   return [dq, dk, dv];
+};
+
+/** Log-sum-exp of each row of x [N, V]: [N]. */
+const logSumExp: Run = (args, ctx) => {
+  const be = args.backend as WasmHeapBackend;
+  const x = need(args, "x");
+  const [n, v] = x.shape as [number, number];
+  const out = be.makeOutput([n], "float32");
+  const stats = scratch(be, [n, 2]);
+  try {
+    ctx.ew.rowMaxSumExp(heapOffset(be, x), heapOffset(be, stats.t), n, v);
+    const st = heapF32(be, stats.t);
+    const lse = heapF32(be, out);
+    for (let r = 0; r < n; r++) lse[r] = st[2 * r]! + Math.log(st[2 * r + 1]!);
+  } finally {
+    stats.free();
+  }
+  return out;
+};
+
+/**
+ * The cross-entropy's gradient for logits x [N, V]: `(softmax(x) - onehot(ids)) scale[n]`, from
+ * the forward pass's log-sum-exp [N] (softmax = exp(x - lse)) and a per-row scale [N].
+ */
+const crossEntropyGrad: Run = (args, ctx) => {
+  const be = args.backend as WasmHeapBackend;
+  const [x, lse, scale] = [need(args, "x"), need(args, "lse"), need(args, "scale")];
+  const ids = need(args, "ids", "int32");
+  const [n, v] = x.shape as [number, number];
+  const dx = be.makeOutput([n, v], "float32");
+  const at = (t: TensorInfo) => heapOffset(be, t);
+  ctx.ew.rowExpShift(at(x), at(lse), at(scale), at(dx), n, v);
+  const d = heapF32(be, dx);
+  const id = new Int32Array(heapBuffer(be), heapOffset(be, ids), n);
+  const sc = heapF32(be, scale);
+  for (let r = 0; r < n; r++) {
+    const j = id[r]!;
+    if (j >= 0 && j < v) d[r * v + j] = d[r * v + j]! - sc[r]!;
+  }
+  return dx;
 };
 
 const RUNS: Record<string, Run> = {
@@ -233,6 +275,8 @@ const RUNS: Record<string, Run> = {
   [FUSED.ropeHeadsGrad]: ropeHeadsGrad,
   [FUSED.attention]: attention,
   [FUSED.attentionGrad]: attentionGrad,
+  [FUSED.logSumExp]: logSumExp,
+  [FUSED.crossEntropyGrad]: crossEntropyGrad,
 };
 
 type Saved = tf.Tensor[];

@@ -14,7 +14,13 @@ import { FUSED } from "./kernels.ts";
 import { heapF32, type WasmHeapBackend } from "../native/heap.ts";
 
 /** The ops with a fused kernel. */
-export type FusedOp = "rmsNorm" | "swiGlu" | "ropeHeads" | "attention";
+export type FusedOp =
+  | "rmsNorm"
+  | "swiGlu"
+  | "ropeHeads"
+  | "attention"
+  | "logSumExp"
+  | "crossEntropyGrad";
 
 function fromEnv(): boolean {
   try {
@@ -62,8 +68,10 @@ export function ropeHeads(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tens
 
 /**
  * `softmax(scale q k^T + bias) v` with grouped-query heads (H a multiple of KVH), q [B, H, T, D],
- * k and v [B, KVH, Sk, D], bias [B or 1, 1, T, S] (S <= Sk: only the first S keys count).
- * Returns [B, T, H, D] (heads already merged in each row).
+ * k and v [B, KVH, Sk, D], bias [B or 1, 1, T, S] (S <= Sk: only the first S keys count; the T
+ * queries sit at positions S - T .. S - 1). `causal`: the bias hides every key after the query's
+ * own position (then whole blocks of masked keys are skipped). Returns [B, T, H, D] (heads
+ * already merged in each row).
  */
 export function attention(
   q: tf.Tensor,
@@ -71,11 +79,31 @@ export function attention(
   v: tf.Tensor,
   bias: tf.Tensor,
   scale: number,
+  causal: boolean,
 ): tf.Tensor {
-  const [o] = run(FUSED.attention, { q, k, v, bias }, { scale }) as tf.Tensor[];
+  const attrs = { scale, causal: causal ? 1 : 0 };
+  const [o] = run(FUSED.attention, { q, k, v, bias }, attrs) as tf.Tensor[];
   // The probabilities (second output) are kept by the tape for the backward pass and freed
   // with the enclosing tidy.
   return o!;
+}
+
+/** Log-sum-exp of each row: x [N, V] → [N]. Not differentiable (for use inside a custom gradient). */
+export function logSumExp(x: tf.Tensor): tf.Tensor {
+  return run(FUSED.logSumExp, { x }) as tf.Tensor;
+}
+
+/**
+ * The cross-entropy gradient `(exp(x - lse) - onehot(ids)) scale` for x [N, V], lse [N] (from
+ * {@link logSumExp}), ids [N] int32 and a per-row scale [N]: one pass over x.
+ */
+export function crossEntropyGrad(
+  x: tf.Tensor,
+  lse: tf.Tensor,
+  ids: tf.Tensor,
+  scale: tf.Tensor,
+): tf.Tensor {
+  return run(FUSED.crossEntropyGrad, { x, lse, ids, scale }) as tf.Tensor;
 }
 
 /**

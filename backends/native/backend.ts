@@ -15,6 +15,7 @@ import { heapBuffer } from "./heap.ts";
 import { fusedMatMulKernel } from "./fused_mat_mul.ts";
 import { castKernel, identityKernel } from "./identity.ts";
 import { elementwiseKernels } from "../simd/elementwise.ts";
+import { createSimdKernels, type WasmModuleHandle } from "../simd/module.ts";
 import { installFusedKernels } from "../fused/kernels.ts";
 
 /** The TensorFlow.js backend name the native engine registers. */
@@ -29,6 +30,9 @@ export const NATIVE_KERNELS = ["BatchMatMul", "_FusedMatMul", "Identity", "Cast"
  * module without colliding.
  */
 const NATIVE_ID_BASE = 2 ** 30;
+
+/** Products inside the fused kernels below this many FLOPs run in our SIMD kernel, not BLAS. */
+export const SMALL_PRODUCT_FLOPS = 4e6;
 
 interface EngineInternals {
   readonly registry: Record<string, KernelBackend | undefined>;
@@ -81,9 +85,29 @@ export async function registerNativeBackend(blas: BlasLibrary): Promise<void> {
   tf.registerKernel(castKernel(NATIVE_TF_NAME, kernelOf("Cast", "wasm")));
   const memory = (base.wasm as unknown as { asm: { memory?: WebAssembly.Memory } }).asm.memory;
   const ew = memory ? elementwiseKernels(memory) : null;
+  // Attention's per-head products are small (a few MFLOP): our single-threaded SIMD kernel
+  // runs them without waking BLAS's threads for each one.
+  const simd = createSimdKernels(base.wasm as unknown as WasmModuleHandle);
   if (ew) {
     installFusedKernels(NATIVE_TF_NAME, {
-      gemm: (backend) => blasGemm(blas.sgemm, heapBuffer(backend)),
+      gemm: (backend) => {
+        const big = blasGemm(blas.sgemm, heapBuffer(backend));
+        if (!simd) return big;
+        return (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) =>
+          (2 * m * n * k < SMALL_PRODUCT_FLOPS ? simd.gemm : big)(
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            a,
+            lda,
+            b,
+            ldb,
+            c,
+            ldc,
+          );
+      },
       ew,
     });
   }

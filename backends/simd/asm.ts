@@ -184,6 +184,11 @@ export const V128 = {
   shlI32: simd(0xab),
   /** An i32 into all four i32 lanes. */
   splatI32: simd(0x11),
+  /**
+   * Relaxed SIMD `f32x4.relaxed_madd a b c` = a b + c, fused where the CPU has FMA (then with one
+   * rounding). The same machine always gives the same bits.
+   */
+  madd: simd(0x105),
 } as const;
 
 /** One function of a module. */

@@ -10,12 +10,29 @@ import { ELEMENTWISE_FUNCS } from "./elementwise_module.ts";
 
 /** The kernels, on byte offsets into their memory (sizes in floats). */
 export interface ElementwiseKernels {
-  /** Each of `rows` rows of `n`: `out = softmax(x * scale + bias)`; bias 0 = none. */
-  softmaxRows(x: number, bias: number, out: number, rows: number, n: number, scale: number): void;
+  /**
+   * Each of `rows` rows of `n` (rows `ld` floats apart): `out = softmax(x * scale + bias)`;
+   * bias 0 = none.
+   */
+  softmaxRows(
+    x: number,
+    bias: number,
+    out: number,
+    rows: number,
+    n: number,
+    ld: number,
+    scale: number,
+  ): void;
+  /** Each of `rows` rows of `n` (`ld` apart): `ds = scale p (ds - sum(ds p))` in place. */
+  softmaxGradRows(ds: number, p: number, rows: number, n: number, ld: number, scale: number): void;
   /** `out = g sigmoid(g) u` over `n` floats. */
   swiglu(g: number, u: number, out: number, n: number): void;
   /** The gradients of {@link swiglu} for upstream `dy`. */
   swigluGrad(dy: number, g: number, u: number, dg: number, du: number, n: number): void;
+  /** Per row of `n`: stats[2r] = max, stats[2r + 1] = sum of exp(x - max). */
+  rowMaxSumExp(x: number, stats: number, rows: number, n: number): void;
+  /** Per row of `n`: out = exp(x - shift[r]) scale[r]. */
+  rowExpShift(x: number, shift: number, scale: number, out: number, rows: number, n: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, ElementwiseKernels>();
@@ -29,8 +46,11 @@ export function elementwiseKernels(memory: WebAssembly.Memory): ElementwiseKerne
   const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
   const kernels = {
     softmaxRows: ex["softmaxRows"],
+    softmaxGradRows: ex["softmaxGradRows"],
     swiglu: ex["swiglu"],
     swigluGrad: ex["swigluGrad"],
+    rowMaxSumExp: ex["rowMaxSumExp"],
+    rowExpShift: ex["rowExpShift"],
   } as unknown as ElementwiseKernels;
   instances.set(memory, kernels);
   return kernels;

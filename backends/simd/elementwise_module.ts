@@ -6,11 +6,17 @@
  * depend on where a row starts or how long it is.
  *
  * Functions (pointers are byte offsets, sizes are floats):
- * - `softmaxRows(x, bias, out, rows, n, scale)`: for each of `rows` rows of `n`,
- *   `out = softmax(x * scale + bias)`; `bias` (same layout as `x`) may be 0 for none; `out` may
- *   be `x`.
+ * - `softmaxRows(x, bias, out, rows, n, ld, scale)`: for each of `rows` rows of `n` (rows `ld`
+ *   floats apart in all three), `out = softmax(x * scale + bias)`; `bias` may be 0 for none;
+ *   `out` may be `x`.
+ * - `softmaxGradRows(ds, p, rows, n, ld, scale)`: `ds = scale p (ds - sum(ds p))` per row, in
+ *   place.
  * - `swiglu(g, u, out, n)`: `out = g sigmoid(g) u`.
  * - `swigluGrad(dy, g, u, dg, du, n)`: `du = dy g s`, `dg = dy u s (1 + g (1 - s))`, s = sigmoid(g).
+ * - `rowMaxSumExp(x, stats, rows, n)`: per row its max and the sum of exp(x - max) (the
+ *   cross-entropy's log-sum-exp, finished on the host with one log per row).
+ * - `rowExpShift(x, shift, scale, out, rows, n)`: `out = exp(x - shift[r]) scale[r]` (the
+ *   cross-entropy's gradient before the one-hot is subtracted).
  *
  * @module
  */
@@ -168,10 +174,18 @@ const across = (v: number, op: Code): Code =>
 const setPair = (p: Pair): Code => seq(set(p.s), get(p.s), V128.splat, set(p.v));
 
 function softmaxRows(): FuncDef {
-  const params: ValType[] = ["i32", "i32", "i32", "i32", "i32", "f32"];
-  const [X, BIAS, OUT, ROWS, N, SCALE] = [0, 1, 2, 3, 4, 5];
+  const params: ValType[] = ["i32", "i32", "i32", "i32", "i32", "i32", "f32"];
+  const [X, BIAS, OUT, ROWS, N, LD, SCALE] = [0, 1, 2, 3, 4, 5, 6];
   const f = new Frame(params);
-  const [r, off, nb, xp, bp, op] = [f.i32(), f.i32(), f.i32(), f.i32(), f.i32(), f.i32()];
+  const [r, off, nb, xp, bp, op, ldb] = [
+    f.i32(),
+    f.i32(),
+    f.i32(),
+    f.i32(),
+    f.i32(),
+    f.i32(),
+    f.i32(),
+  ];
   const [scale, val, acc, bc] = [f.pair(), f.pair(), f.pair(), f.pair()];
   const L = f.lanes();
   // Pass 1: v = x scale (+ bias), stored; running max in acc.
@@ -195,13 +209,14 @@ function softmaxRows(): FuncDef {
   const main = seq(
     seq(get(SCALE), setPair(scale)),
     seq(get(N), i32(2), I32.shl, set(nb)),
+    seq(get(LD), i32(2), I32.shl, set(ldb)),
     seq(i32(0), set(r)),
     whileLoop(
       seq(get(r), get(ROWS), I32.ltS),
-      seq(get(X), get(r), get(nb), I32.mul, I32.add, set(xp)),
-      seq(get(OUT), get(r), get(nb), I32.mul, I32.add, set(op)),
+      seq(get(X), get(r), get(ldb), I32.mul, I32.add, set(xp)),
+      seq(get(OUT), get(r), get(ldb), I32.mul, I32.add, set(op)),
       seq(get(BIAS), set(bp)),
-      seq(get(bp), Ctl.if(seq(get(BIAS), get(r), get(nb), I32.mul, I32.add, set(bp)))),
+      seq(get(bp), Ctl.if(seq(get(BIAS), get(r), get(ldb), I32.mul, I32.add, set(bp)))),
       seq(f32(-Infinity), setPair(acc)),
       mapLoop(off, nb, L, pass1),
       seq(across(acc.v, F32.max), get(acc.s), F32.max, setPair(bc)),
@@ -214,6 +229,128 @@ function softmaxRows(): FuncDef {
   );
   return {
     name: "softmaxRows",
+    params,
+    results: [],
+    body: seq(f.prologue(), main),
+    locals: f.locals,
+  };
+}
+
+/**
+ * `softmaxGradRows(ds, p, rows, n, ld, scale)`: per row of `n` (rows `ld` apart),
+ * `ds = scale p (ds - sum(ds p))`, in place: the softmax's backward pass.
+ */
+function softmaxGradRows(): FuncDef {
+  const params: ValType[] = ["i32", "i32", "i32", "i32", "i32", "f32"];
+  const [DS, P, ROWS, N, LD, SCALE] = [0, 1, 2, 3, 4, 5];
+  const f = new Frame(params);
+  const [r, off, nb, dp, pp, ldb] = [f.i32(), f.i32(), f.i32(), f.i32(), f.i32(), f.i32()];
+  const [scale, acc, bc] = [f.pair(), f.pair(), f.pair()];
+  const L = f.lanes();
+  const dot = (l: Lanes) =>
+    seq(get(l.of(acc)), at(l, dp, off), at(l, pp, off), l.mul, l.add, set(l.of(acc)));
+  const grad = (l: Lanes) =>
+    put(
+      l,
+      dp,
+      off,
+      seq(get(l.of(scale)), at(l, pp, off), l.mul, at(l, dp, off), get(l.of(bc)), l.sub, l.mul),
+    );
+  const main = seq(
+    seq(get(SCALE), setPair(scale)),
+    seq(get(N), i32(2), I32.shl, set(nb)),
+    seq(get(LD), i32(2), I32.shl, set(ldb)),
+    seq(i32(0), set(r)),
+    whileLoop(
+      seq(get(r), get(ROWS), I32.ltS),
+      seq(get(DS), get(r), get(ldb), I32.mul, I32.add, set(dp)),
+      seq(get(P), get(r), get(ldb), I32.mul, I32.add, set(pp)),
+      seq(f32(0), setPair(acc)),
+      mapLoop(off, nb, L, dot),
+      seq(across(acc.v, F32.add), get(acc.s), F32.add, setPair(bc)),
+      mapLoop(off, nb, L, grad),
+      inc(r, i32(1)),
+    ),
+  );
+  return {
+    name: "softmaxGradRows",
+    params,
+    results: [],
+    body: seq(f.prologue(), main),
+    locals: f.locals,
+  };
+}
+
+/** `rowMaxSumExp(x, stats, rows, n)`: stats[2r] = max of row r, stats[2r + 1] = sum exp(x - max). */
+function rowMaxSumExp(): FuncDef {
+  const params: ValType[] = ["i32", "i32", "i32", "i32"];
+  const [X, STATS, ROWS, N] = [0, 1, 2, 3];
+  const f = new Frame(params);
+  const [r, off, nb, xp] = [f.i32(), f.i32(), f.i32(), f.i32()];
+  const [val, acc, bc] = [f.pair(), f.pair(), f.pair()];
+  const L = f.lanes();
+  const max = (l: Lanes) => seq(get(l.of(acc)), at(l, xp, off), l.max, set(l.of(acc)));
+  const sum = (l: Lanes) =>
+    seq(
+      seq(at(l, xp, off), get(l.of(bc)), l.sub, set(l.of(val))),
+      l.exp(val),
+      seq(get(l.of(acc)), get(l.of(val)), l.add, set(l.of(acc))),
+    );
+  const main = seq(
+    seq(get(N), i32(2), I32.shl, set(nb)),
+    seq(i32(0), set(r)),
+    whileLoop(
+      seq(get(r), get(ROWS), I32.ltS),
+      seq(get(X), get(r), get(nb), I32.mul, I32.add, set(xp)),
+      seq(f32(-Infinity), setPair(acc)),
+      mapLoop(off, nb, L, max),
+      seq(across(acc.v, F32.max), get(acc.s), F32.max, setPair(bc)),
+      seq(get(STATS), get(r), i32(3), I32.shl, I32.add, get(bc.s), F32.store()),
+      seq(f32(0), setPair(acc)),
+      mapLoop(off, nb, L, sum),
+      seq(get(STATS), get(r), i32(3), I32.shl, I32.add),
+      seq(across(acc.v, F32.add), get(acc.s), F32.add, F32.store(4)),
+      inc(r, i32(1)),
+    ),
+  );
+  return {
+    name: "rowMaxSumExp",
+    params,
+    results: [],
+    body: seq(f.prologue(), main),
+    locals: f.locals,
+  };
+}
+
+/** `rowExpShift(x, shift, scale, out, rows, n)`: out = exp(x - shift[r]) scale[r], row by row. */
+function rowExpShift(): FuncDef {
+  const params: ValType[] = ["i32", "i32", "i32", "i32", "i32", "i32"];
+  const [X, SHIFT, SCALE, OUT, ROWS, N] = [0, 1, 2, 3, 4, 5];
+  const f = new Frame(params);
+  const [r, off, nb, xp, op] = [f.i32(), f.i32(), f.i32(), f.i32(), f.i32()];
+  const [val, sh, sc] = [f.pair(), f.pair(), f.pair()];
+  const L = f.lanes();
+  const body = (l: Lanes) =>
+    seq(
+      seq(at(l, xp, off), get(l.of(sh)), l.sub, set(l.of(val))),
+      l.exp(val),
+      put(l, op, off, seq(get(l.of(val)), get(l.of(sc)), l.mul)),
+    );
+  const main = seq(
+    seq(get(N), i32(2), I32.shl, set(nb)),
+    seq(i32(0), set(r)),
+    whileLoop(
+      seq(get(r), get(ROWS), I32.ltS),
+      seq(get(X), get(r), get(nb), I32.mul, I32.add, set(xp)),
+      seq(get(OUT), get(r), get(nb), I32.mul, I32.add, set(op)),
+      seq(get(SHIFT), get(r), i32(2), I32.shl, I32.add, F32.load(), setPair(sh)),
+      seq(get(SCALE), get(r), i32(2), I32.shl, I32.add, F32.load(), setPair(sc)),
+      mapLoop(off, nb, L, body),
+      inc(r, i32(1)),
+    ),
+  );
+  return {
+    name: "rowExpShift",
     params,
     results: [],
     body: seq(f.prologue(), main),
@@ -283,4 +420,11 @@ function swigluGrad(): FuncDef {
 }
 
 /** The functions of the elementwise module. */
-export const ELEMENTWISE_FUNCS: readonly FuncDef[] = [softmaxRows(), swiglu(), swigluGrad()];
+export const ELEMENTWISE_FUNCS: readonly FuncDef[] = [
+  softmaxRows(),
+  softmaxGradRows(),
+  swiglu(),
+  swigluGrad(),
+  rowMaxSumExp(),
+  rowExpShift(),
+];

@@ -5,8 +5,8 @@
  * step multiplies 25 rows by a whole weight matrix), and a linear layer's weights are `[out, in]`,
  * exactly this layout.
  *
- * `gemmNT(a, b, c, m, n, k, sam, sbn)`: `A(i, p)` at byte `a + 4 (i sam + p)`, `B(j, p)` at byte
- * `b + 4 (j sbn + p)`, `C(i, j)` at byte `c + 4 (i n + j)`.
+ * `gemmNT(a, b, c, m, n, k, sam, sbn, ldc)`: `A(i, p)` at byte `a + 4 (i sam + p)`, `B(j, p)` at
+ * byte `b + 4 (j sbn + p)`, `C(i, j)` at byte `c + 4 (i ldc + j)`.
  *
  * Method: tiles of 2 rows x 4 columns of C hold eight f32x4 partial sums; lane l sums the
  * products with `p = l (mod 4)`, left to right. At the end of K each output is
@@ -20,16 +20,16 @@
 import { type Code, Ctl, F32, type FuncDef, get, I32, i32, seq, set, V128 } from "./asm.ts";
 
 // Parameters.
-const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, SAM = 6, SBN = 7;
+const A = 0, B = 1, C = 2, M = 3, N = 4, K = 5, SAM = 6, SBN = 7, LDC = 8;
 // i32 locals.
-const I = 8, J = 9, OFF = 10, K4 = 11, IB = 12, IEND = 13, MB = 14, JEND = 15;
-const PA = 16; // PA, PA + 1: rows i, i + 1 of A
-const PB = 18; // PB .. PB + 3: rows j .. j + 3 of B
-const CP = 22;
+const I = 9, J = 10, OFF = 11, K4 = 12, IB = 13, IEND = 14, MB = 15, JEND = 16;
+const PA = 17; // PA, PA + 1: rows i, i + 1 of A
+const PB = 19; // PB .. PB + 3: rows j .. j + 3 of B
+const CP = 23;
 // f32 local: one finished sum.
-const S = 23;
+const S = 24;
 // v128 locals: ACC + 4 r + c, then B vectors, then the A vector.
-const ACC = 24, BV = 32, AV = 36;
+const ACC = 25, BV = 33, AV = 37;
 
 const LOCALS = [
   ...new Array<"i32">(15).fill("i32"),
@@ -45,7 +45,7 @@ const whileLoop = (cond: Code, ...body: Code[]): Code =>
   Ctl.block(Ctl.loop(cond, I32.eqz, Ctl.brIf(1), ...body, Ctl.br(0)));
 
 /** One tile of `rows` x `cols` outputs at (I, J). */
-function tile(rows: number, cols: number): Code {
+function tile(rows: number, cols: number, fma: boolean): Code {
   const acc = (r: number, c: number) => ACC + 4 * r + c;
   const out: Code[] = [];
   for (let r = 0; r < rows; r++) {
@@ -67,7 +67,11 @@ function tile(rows: number, cols: number): Code {
   for (let r = 0; r < rows; r++) {
     step.push(seq(get(PA + r), get(OFF), I32.add, V128.load(), set(AV)));
     for (let c = 0; c < cols; c++) {
-      step.push(seq(get(acc(r, c)), get(AV), get(BV + c), V128.mul, V128.add, set(acc(r, c))));
+      step.push(
+        fma
+          ? seq(get(AV), get(BV + c), get(acc(r, c)), V128.madd, set(acc(r, c)))
+          : seq(get(acc(r, c)), get(AV), get(BV + c), V128.mul, V128.add, set(acc(r, c))),
+      );
     }
   }
   out.push(seq(i32(0), set(OFF)));
@@ -86,7 +90,7 @@ function tile(rows: number, cols: number): Code {
       ));
       // cp = c + ((i + r) * n + j + c) * 4
       out.push(
-        seq(get(C), get(I), ...(r ? [i32(r), I32.add] : []), get(N), I32.mul, get(J), I32.add),
+        seq(get(C), get(I), ...(r ? [i32(r), I32.add] : []), get(LDC), I32.mul, get(J), I32.add),
       );
       out.push(seq(...(c ? [i32(c), I32.add] : []), i32(2), I32.shl, I32.add, set(CP)));
       out.push(seq(get(CP), get(S), F32.store()));
@@ -96,23 +100,26 @@ function tile(rows: number, cols: number): Code {
 }
 
 /** Rows I .. IEND of the current block against `cols` columns at J: 2-row tiles, then 1. */
-function rowsOf(cols: number): Code {
+function rowsOf(cols: number, fma: boolean): Code {
   return seq(
     seq(get(IB), set(I)),
     whileLoop(
       seq(get(I), i32(1), I32.add, get(IEND), I32.ltS),
-      tile(2, cols),
+      tile(2, cols, fma),
       inc(I, i32(2)),
     ),
     seq(get(I), get(IEND), I32.ltS),
-    Ctl.if(tile(1, cols)),
+    Ctl.if(tile(1, cols, fma)),
   );
 }
 
-/** The `gemmNT` function (see the module comment for its arguments). */
-export const GEMM_NT: FuncDef = {
+/**
+ * The `gemmNT` function (see the module comment for its arguments); with `fma`, lanes
+ * accumulate by relaxed-SIMD multiply-add.
+ */
+export const gemmNT = (fma: boolean): FuncDef => ({
   name: "gemmNT",
-  params: new Array<"i32">(8).fill("i32"),
+  params: new Array<"i32">(9).fill("i32"),
   results: [],
   locals: LOCALS,
   body: seq(
@@ -132,9 +139,9 @@ export const GEMM_NT: FuncDef = {
       // Whole groups of 4 columns, then the last columns one by one.
       seq(get(N), i32(-4), I32.and, set(JEND)),
       seq(i32(0), set(J)),
-      whileLoop(seq(get(J), get(JEND), I32.ltS), rowsOf(4), inc(J, i32(4))),
-      whileLoop(seq(get(J), get(N), I32.ltS), rowsOf(1), inc(J, i32(1))),
+      whileLoop(seq(get(J), get(JEND), I32.ltS), rowsOf(4, fma), inc(J, i32(4))),
+      whileLoop(seq(get(J), get(N), I32.ltS), rowsOf(1, fma), inc(J, i32(1))),
       inc(IB, get(MB)),
     ),
   ),
-};
+});

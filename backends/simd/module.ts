@@ -6,7 +6,7 @@
  * @module
  */
 import { encodeModule } from "./asm.ts";
-import { GEMM_FUNCS, packFloats } from "./gemm_module.ts";
+import { gemmFma, gemmFuncs, packFloats } from "./gemm_module.ts";
 import type { HeapGemm } from "../native/gemm.ts";
 
 /** The slice of the tfjs wasm module the kernels need: its memory and allocator. */
@@ -34,11 +34,12 @@ type RawGemm = (
   sbk: number,
   sbn: number,
   pack: number,
+  ldc: number,
 ) => void;
 
 /** Whether this runtime can compile our SIMD module (WebAssembly SIMD is required). */
 export function simdKernelsSupported(): boolean {
-  return WebAssembly.validate(encodeModule(GEMM_FUNCS));
+  return WebAssembly.validate(encodeModule(gemmFuncs(false)));
 }
 
 /**
@@ -49,7 +50,7 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
   const memory = module.asm.memory;
   if (!(memory instanceof WebAssembly.Memory) || !simdKernelsSupported()) return null;
   const instance = new WebAssembly.Instance(
-    new WebAssembly.Module(encodeModule(GEMM_FUNCS)),
+    new WebAssembly.Module(encodeModule(gemmFuncs(gemmFma()))),
     { env: { memory } },
   );
   const raw = instance.exports["gemm"] as RawGemm;
@@ -82,9 +83,8 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
       c: number,
       ldc: number,
     ) => {
-      if (ldc !== n) throw new Error(`simd gemm: ldc ${ldc} must equal n ${n}`);
       const p = scratch(4 * packFloats(n, k));
-      raw(a, b, c, m, n, k, ...strides(ta, tb, lda, ldb), p);
+      raw(a, b, c, m, n, k, ...strides(ta, tb, lda, ldb), p, ldc);
     },
     {
       batch: (
@@ -104,7 +104,6 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
         strideB: number,
         strideC: number,
       ) => {
-        if (ldc !== n) throw new Error(`simd gemm: ldc ${ldc} must equal n ${n}`);
         const p = scratch(4 * packFloats(n, k));
         rawBatch(
           a,
@@ -115,6 +114,7 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
           k,
           ...strides(ta, tb, lda, ldb),
           p,
+          ldc,
           count,
           strideA,
           strideB,

@@ -15,7 +15,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { HeapGemm, HeapOperands, MatMulGeometry } from "../native/gemm.ts";
-import { packFloats } from "./gemm_module.ts";
+import { gemmFma, packFloats } from "./gemm_module.ts";
 import { JOB_INTS, JOBS_AT, type WorkerInit } from "./pool_layout.ts";
 
 /** Products smaller than this (2 M N K over all batches) run on the main thread alone. */
@@ -107,7 +107,13 @@ export async function createGemmPool(threads = threadCount()): Promise<GemmPool 
       worker.once("message", () => resolve());
       worker.once("error", reject);
     });
-    const init: WorkerInit = { memory, maxPages: MAX_PAGES, control, maxJobs: MAX_JOBS };
+    const init: WorkerInit = {
+      memory,
+      maxPages: MAX_PAGES,
+      control,
+      maxJobs: MAX_JOBS,
+      fma: gemmFma(),
+    };
     worker.postMessage(init);
     await ready;
     worker.unref(); // idle helpers must not keep the process alive
@@ -174,6 +180,7 @@ export async function createGemmPool(threads = threadCount()): Promise<GemmPool 
             tb ? 1 : ldb,
             tb ? ldb : 1,
             plan.pack,
+            n,
           ], JOBS_AT + JOB_INTS * j);
           c += 4 * rows * n;
         });

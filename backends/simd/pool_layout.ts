@@ -4,8 +4,8 @@
  * @module
  */
 
-/** Int32 slots per job: a, b, c, m, n, k, sam, sak, sbk, sbn, pack. */
-export const JOB_INTS = 11;
+/** Int32 slots per job: a, b, c, m, n, k, sam, sak, sbk, sbn, pack, ldc. */
+export const JOB_INTS = 12;
 /** Int32 slot where the job table starts (after seq, done, count, padding). */
 export const JOBS_AT = 4;
 
@@ -19,4 +19,6 @@ export interface WorkerInit {
   readonly control: number;
   /** Capacity of its job table. */
   readonly maxJobs: number;
+  /** Build the kernel with relaxed-SIMD multiply-add (as the main thread's, for identical sums). */
+  readonly fma: boolean;
 }

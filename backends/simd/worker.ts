@@ -5,19 +5,19 @@
  *
  * Control block (int32 slots from its byte offset): 0 = request sequence number (main),
  * 1 = finished sequence number (here), 2 = job count, then {@link JOB_INTS} slots per job:
- * a, b, c, m, n, k, sam, sak, sbk, sbn, pack (byte offsets, sizes, strides in floats).
+ * a, b, c, m, n, k, sam, sak, sbk, sbn, pack, ldc (byte offsets, sizes, strides in floats).
  *
  * @module
  */
 import { parentPort } from "node:worker_threads";
 import { encodeModule } from "./asm.ts";
-import { GEMM_FUNCS } from "./gemm_module.ts";
+import { gemmFuncs } from "./gemm_module.ts";
 import { JOB_INTS, JOBS_AT, type WorkerInit } from "./pool_layout.ts";
 
 type RawGemm = (...args: number[]) => void;
 
 parentPort!.once("message", (init: WorkerInit) => {
-  const bytes = encodeModule(GEMM_FUNCS, { shared: true, maxPages: init.maxPages });
+  const bytes = encodeModule(gemmFuncs(init.fma), { shared: true, maxPages: init.maxPages });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
     env: { memory: init.memory },
   });

@@ -169,7 +169,7 @@ export function forward(
     let v = heads(linear(p, i, "v_proj", x, adapters, ctx), c.numKvHeads); // [B, KVH, T, D]
     if (cache) ({ k, v } = cacheAppend(cache, i, k, v, past)); // [B, KVH, S or capacity, D]
     const layerBias = c.layerTypes[i] === "sliding_attention" ? slidingBias : bias;
-    const merged = attention(q, k, v, layerBias, scale); // [B, T, H*D]
+    const merged = attention(q, k, v, layerBias, scale, true); // [B, T, H*D] (the bias is causal)
     h = tf.add(h, linear(p, i, "o_proj", merged, adapters, ctx)); // [B, T, C]
     const y = rmsNorm(h, need(p, `${pre}.post_attention_layernorm.weight`), c.rmsNormEps); // [B, T, C]
     h = tf.add(h, mlp(p, i, y, adapters, ctx)); // [B, T, C]

@@ -91,7 +91,9 @@ export function ropeHeads(
  * Scaled dot-product attention with an additive bias, merged back into rows:
  * softmax(scale q k^T + bias) v for q [B, H, T, D], k and v [B, KVH, S, D] (grouped-query:
  * each key/value head serves H / KVH query heads), bias [B or 1, 1, T, S] → [B, T, H*D].
- * One fused kernel where the backend has it (it never materialises repeated keys).
+ * `causal`: the bias hides every key after the query's position (as every bias of
+ * `attentionBias` does), which lets the fused kernel skip those keys. One fused kernel where the
+ * backend has it (it never materialises repeated keys).
  */
 export function attention(
   q: tf.Tensor,
@@ -99,10 +101,11 @@ export function attention(
   v: tf.Tensor,
   bias: tf.Tensor,
   scale: number,
+  causal = false,
 ): tf.Tensor {
   const [b, h, t, d] = q.shape as [number, number, number, number];
   if (fused.available("attention")) {
-    return tf.reshape(fused.attention(q, k, v, bias, scale), [b, t, h * d]); // [B, T, H*D]
+    return tf.reshape(fused.attention(q, k, v, bias, scale, causal), [b, t, h * d]); // [B, T, H*D]
   }
   const rep = h / k.shape[1]!;
   const scores = tf.add(tf.mul(tf.matMul(q, repeatKv(k, rep), false, true), scale), bias); // [B, H, T, S]

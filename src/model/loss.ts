@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { tf } from "../../backends/mod.ts";
+import { fused, tf } from "../../backends/mod.ts";
 import type { ModelConfig } from "./config.ts";
 import { forward, type ForwardOptions, readOut } from "./forward.ts";
 import type { Params } from "./params.ts";
@@ -75,7 +75,7 @@ export function crossEntropy(logits: tf.Tensor, ids: tf.Tensor, weights: tf.Tens
   const [n, v] = logits.shape as [number, number];
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, id, w, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const lse = tf.logSumExp(x, -1); // [N]
+    const lse = fused.available("logSumExp") ? fused.logSumExp(x) : tf.logSumExp(x, -1); // [N]
     const flat = tf.add(
       tf.mul(tf.range(0, n, 1, "int32"), tf.scalar(v, "int32")),
       tf.cast(id, "int32"),
@@ -93,9 +93,14 @@ export function crossEntropy(logits: tf.Tensor, ids: tf.Tensor, weights: tf.Tens
           tf.Tensor,
           tf.Tensor,
         ];
-        const scale = tf.reshape(tf.div(tf.mul(sw, dy), scount), [n, 1]); // [N, 1]
+        const scale = tf.div(tf.mul(sw, dy), scount); // [N]
+        if (fused.available("crossEntropyGrad")) {
+          const dx = fused.crossEntropyGrad(sx, slse, sid, scale); // [N, V]
+          return [dx, tf.zerosLike(sid), tf.zerosLike(sw)];
+        }
         const softmax = tf.exp(tf.sub(sx, tf.reshape(slse, [n, 1]))); // [N, V]
-        const dx = tf.mul(tf.sub(softmax, tf.oneHot(tf.cast(sid, "int32"), v)), scale); // [N, V]
+        const onehot = tf.oneHot(tf.cast(sid, "int32"), v); // [N, V]
+        const dx = tf.mul(tf.sub(softmax, onehot), tf.reshape(scale, [n, 1])); // [N, V]
         return [dx, tf.zerosLike(sid), tf.zerosLike(sw)];
       },
     };
