@@ -7,7 +7,10 @@
 import assert from "node:assert/strict";
 import { main } from "../src/cli/main.ts";
 import { CATEGORY_KEYS } from "../src/data/mod.ts";
-import { RUN_MARKER } from "../src/pipeline/mod.ts";
+import { Effect } from "effect";
+import { resolveConfig } from "../src/config/mod.ts";
+import { fingerprintChanges, inputFingerprint, RUN_MARKER } from "../src/pipeline/mod.ts";
+import { commandLine } from "./_helpers.ts";
 import { filesUnder } from "./_cli.ts";
 import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
 
@@ -133,6 +136,25 @@ Deno.test({
     assert.equal(again.code, 0, again.text);
     assert.match(again.text, /results: .*\/out\/r\/metrics\.json/);
   },
+});
+
+Deno.test("fingerprint: a run records the rows it read, a sweep its data files whole", async () => {
+  const cfg = await Effect.runPromise(resolveConfig(commandLine(FLAGS)));
+  const run = await Effect.runPromise(inputFingerprint(cfg, null, "sweep"));
+  assert.deepEqual(run.data, {});
+  assert.deepEqual(Object.keys(run.files).filter((k) => k.startsWith("data.")).sort(), [
+    "data.alignmentPath",
+    "data.harmfulPath",
+    "data.taskPath",
+    "data.taskTestPath",
+  ]);
+  assert.ok(run.files["model/model.safetensors"]);
+  Deno.writeTextFileSync(train, sst2(61, 0)); // one more row: a sweep's data changed
+  const after = await Effect.runPromise(inputFingerprint(cfg, null, "sweep"));
+  assert.deepEqual(fingerprintChanges(run, after).map((c) => c.split(" (")[0]), [
+    "file data.taskPath",
+  ]);
+  Deno.writeTextFileSync(train, sst2(60, 0));
 });
 
 Deno.test("resume: cleanup", async () => {

@@ -335,12 +335,13 @@ export function runPipeline(
 
 /**
  * After the inputs passed their checks: make the planned run folder (or take the one given)
- * and record, or check, the checksums of what the run trains on.
+ * and record, or check, the checksums of what the run trains on (see
+ * {@link inputFingerprint}: `ds` null for a sweep).
  */
 export function enterRunDir(
   cfg: ExperimentConfig,
   target: string | RunDirPlan,
-  ds: Datasets,
+  ds: Datasets | null,
   command: string,
 ): Effect.Effect<string, RunDirInvalid | IOFailed> {
   return Effect.gen(function* () {

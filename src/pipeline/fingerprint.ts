@@ -3,7 +3,8 @@
  * categories, not the path they were read from) and each file the model, adapter and judge
  * folders supply. A run records them when it starts; a resumed run recomputes them and refuses
  * to continue when any differs, naming it, so a checkpoint is never continued on other data
- * or another model.
+ * or another model. A sweep, whose resumed grid may ask for more rows (a larger n or p), records
+ * its data files whole instead of the rows it read.
  *
  * @module
  */
@@ -57,16 +58,27 @@ function folders(cfg: ExperimentConfig, command: string): Array<readonly [string
   return out;
 }
 
-/** Checksums of the datasets `ds` and of the model (adapter, judge) files `cfg` names. */
+/** The data files a config names, by field (`data.taskPath`, ...). */
+function dataFiles(cfg: ExperimentConfig): Array<readonly [string, string]> {
+  return Object.entries(cfg.data)
+    .filter(([k, v]) => k.endsWith("Path") && typeof v === "string" && v !== "")
+    .map(([k, v]) => [`data.${k}`, v as string] as const);
+}
+
+/**
+ * Checksums of the datasets `ds` (or, with `ds` null, as a sweep records them, of the data
+ * files themselves) and of the model (adapter, judge) files `cfg` names.
+ */
 export function inputFingerprint(
   cfg: ExperimentConfig,
-  ds: Datasets,
+  ds: Datasets | null,
   command: string,
 ): Effect.Effect<InputFingerprint, IOFailed> {
   return attemptIO(modelDir(cfg), "compute checksums of the inputs in", async () => {
     const data: Record<string, string> = {};
-    for (const name of DATASETS) data[name] = await examplesDigest(ds[name]);
+    if (ds) { for (const name of DATASETS) data[name] = await examplesDigest(ds[name]); }
     const files: Record<string, string> = {};
+    if (!ds) { for (const [field, path] of dataFiles(cfg)) files[field] = await sha256File(path); }
     for (const [label, dir] of folders(cfg, command)) {
       for (const f of folderFiles(dir)) files[`${label}/${f}`] = await sha256File(`${dir}/${f}`);
     }

@@ -135,7 +135,8 @@ export function runSweep(
       });
       const lm = yield* loadLm(modelDir(cfg));
       const judge = yield* loadJudge(cfg);
-      dir = yield* enterRunDir(cfg, target, ds, "sweep");
+      // The data files whole: a resumed sweep may widen n or p and so read more rows.
+      dir = yield* enterRunDir(cfg, target, null, "sweep");
       const seeds = [...new Set(cells.map((c) => c.seed))];
       for (const seed of seeds) {
         const mine = cells.filter((c) => c.seed === seed);
