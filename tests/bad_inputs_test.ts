@@ -262,6 +262,11 @@ const CASES: Case[] = [
     tiny("--eval.judge=classifier", `--eval.judgePath=${box}/no-judge`),
     /no-judge/,
   ),
+  C(
+    "judge-eval on a labelled file that does not exist",
+    ["judge-eval", `--judges.data=${box}/no-labels.jsonl`, `--output.dir=${OUT}`, "--backend=cpu"],
+    /no-labels\.jsonl.*no such file/,
+  ),
   // Resuming.
   C(
     "resume a folder that does not exist",

@@ -17,6 +17,7 @@ import {
   openRunDir,
   type PipelineCommand,
   planRunDir,
+  removeIfUntouched,
   runPipeline,
   runSweep,
   sweepCells,
@@ -92,10 +93,13 @@ const judgeCommand = (name: "judge-eval" | "judge-train", summary: string): CliC
       }
       const runDir = yield* openRunDir(ctx.config, name, null);
       console.error(`run directory: ${runDir}`);
-      const lines = name === "judge-eval"
-        ? yield* judgeEval(ctx.config, runDir)
-        : yield* judgeTrain(ctx.config, runDir);
-      for (const line of lines) console.log(line);
+      // Refused inputs (checked inside the command) leave no empty run folder behind.
+      const lines = yield* (name === "judge-eval"
+        ? judgeEval(ctx.config, runDir)
+        : judgeTrain(ctx.config, runDir)).pipe(Effect.tapError(() => removeIfUntouched(runDir)));
+      for (const line of lines) {
+        console.log(line);
+      }
       console.log(`report: ${runDir}/judge-report.md`);
       return 0 as const;
     }),

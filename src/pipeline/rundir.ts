@@ -331,6 +331,24 @@ export function createRunDir(
 }
 
 /**
+ * Remove `dir` when it holds nothing but what {@link createRunDir} wrote (the marker and
+ * `config.json`): a command that failed before writing anything else leaves nothing behind.
+ * Anything else (a folder with results, one without the marker) is left as it is.
+ */
+export function removeIfUntouched(dir: string): Effect.Effect<void> {
+  return Effect.sync(() => {
+    try {
+      const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      if (isRunFolder(dir) && names.every((n) => n === RUN_MARKER || n === "config.json")) {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    } catch {
+      // Nothing to tidy (already gone, or unreadable): leave it.
+    }
+  });
+}
+
+/**
  * Create the run directory for `cfg` (or reopen `resumeDir`) and record the resolved config:
  * {@link planRunDir}, then {@link createRunDir}.
  */
