@@ -1,7 +1,8 @@
 /**
  * Safety-preserving fine-tuning of language models against harmful fine-tuning attacks:
- * Lisa (Lazy Safety Alignment, Huang et al., NeurIPS 2024) and its baselines, on
- * TensorFlow.js with pluggable backends, composed over Effect.
+ * Lisa (Lazy Safety Alignment, Huang et al., NeurIPS 2024) and the defenses of all three
+ * stages (alignment, fine-tuning, repair after fine-tuning), on TensorFlow.js with pluggable
+ * backends, composed over Effect.
  *
  * Every area is a namespace. `stages` holds the five stages of the paper's pipeline
  * (`tokenize`, `mixHarmful`, `biStateStep`, `proximalTerm`, `evaluate`) with one calling
@@ -33,6 +34,7 @@ export * as config from "./src/config/mod.ts";
 export * as stages from "./src/stages/mod.ts";
 export * as pipeline from "./src/pipeline/mod.ts";
 export * as training from "./src/train/mod.ts";
+export * as repair from "./src/repair/mod.ts";
 export * as data from "./src/data/mod.ts";
 export * as embedded from "./src/embedded/mod.ts";
 export * as model from "./src/model/mod.ts";

@@ -7,7 +7,18 @@
 import { corpus } from "../src/embedded/mod.ts";
 import { initParams, saveModel, tinyModelConfig } from "../src/model/mod.ts";
 import { saveTokenizer, tokenizerFromJson, trainBpeTokenizer } from "../src/tokenizer/mod.ts";
-import { initBackend, tf } from "../backends/mod.ts";
+import { Effect, Layer } from "effect";
+import { Backend, initBackend, tf } from "../backends/mod.ts";
+import { type ExperimentConfig, resolveConfig } from "../src/config/mod.ts";
+import {
+  type ExperimentResult,
+  openRunDir,
+  type PipelineCommand,
+  runPipeline,
+  runSweep,
+} from "../src/pipeline/mod.ts";
+import { Progress } from "../src/train/mod.ts";
+import { commandLine } from "./_helpers.ts";
 
 /** Write a tiny Llama model + tokenizer into a fresh temp folder and return its path. */
 export async function tinyModelDir(seed = 1): Promise<string> {
@@ -58,4 +69,36 @@ export function tinyRunFlags(modelDir: string, outDir: string): string[] {
     `--output.dir=${outDir}`,
     "--output.checkpointEvery=4",
   ];
+}
+
+/** The layers tests run the pipeline with: the wasm backend, no progress output. */
+export const TEST_LAYERS = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
+
+/**
+ * Run a pipeline command from command-line flags (as the CLI parses them) on the wasm
+ * backend, silently, in a fresh run folder under the flags' `output.dir`.
+ */
+export async function runTiny(
+  flags: string[],
+  command: PipelineCommand = "run",
+): Promise<ExperimentResult> {
+  const cfg = await Effect.runPromise(resolveConfig(commandLine(flags)));
+  return await Effect.runPromise(Effect.provide(
+    Effect.gen(function* () {
+      const dir = yield* openRunDir(cfg, "test", null);
+      return yield* runPipeline(cfg, dir, command);
+    }),
+    TEST_LAYERS,
+  ));
+}
+
+/** Run (or, with `dir`, resume) a sweep of `cfg` on the wasm backend; returns its summary. */
+export function sweepTiny(cfg: ExperimentConfig, dir: string | null = null): Promise<string> {
+  return Effect.runPromise(Effect.provide(
+    Effect.gen(function* () {
+      const d = yield* openRunDir(cfg, "sweep", dir);
+      return yield* runSweep(cfg, d);
+    }),
+    TEST_LAYERS,
+  ));
 }

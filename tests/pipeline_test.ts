@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Effect, Layer } from "effect";
-import { Backend, tf } from "../backends/mod.ts";
+import { Effect } from "effect";
+import { tf } from "../backends/mod.ts";
 import { type ExperimentConfig, resolveConfig } from "../src/config/mod.ts";
 import {
   cellConfig,
@@ -10,33 +10,17 @@ import {
   runSweep,
   sweepCells,
 } from "../src/pipeline/mod.ts";
-import { Progress } from "../src/train/mod.ts";
-import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
+import { runTiny, TEST_LAYERS, tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
 import { commandLine } from "./_helpers.ts";
-
-const layers = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
-
-async function run(flags: string[], command: "run" | "align" | "eval" = "run") {
-  const cfg = await Effect.runPromise(resolveConfig(commandLine(flags)));
-  return await Effect.runPromise(
-    Effect.provide(
-      Effect.gen(function* () {
-        const dir = yield* openRunDir(cfg, "test", null);
-        return yield* runPipeline(cfg, dir, command);
-      }),
-      layers,
-    ),
-  );
-}
 
 const inRange = (x: number | null) => x !== null && x >= 0 && x <= 100;
 
 Deno.test("run: every stage runs, metrics in range, files written, no tensor leak", async () => {
   const model = await tinyModelDir();
   const out = await Deno.makeTempDir();
-  await Effect.runPromise(Effect.provide(Effect.void, layers));
+  await Effect.runPromise(Effect.provide(Effect.void, TEST_LAYERS));
   const before = tf.memory().numTensors;
-  const result: ExperimentResult = await run([
+  const result: ExperimentResult = await runTiny([
     ...tinyRunFlags(model, out),
     "--method.compare=sft,lisa,na-sft",
     "--output.name=r",
@@ -84,14 +68,14 @@ Deno.test("run: resuming a finished run reuses every phase and gives the same ro
   const model = await tinyModelDir(2);
   const out = await Deno.makeTempDir();
   const flags = [...tinyRunFlags(model, out), "--method.compare=lisa", "--output.name=r"];
-  const first = await run(flags);
+  const first = await runTiny(flags);
   const logPath = `${out}/r/finetune-lisa/train/log.jsonl`;
   const mtime = (await Deno.stat(logPath)).mtime?.getTime();
   const cfg = await Effect.runPromise(
     resolveConfig({ configFile: `${out}/r/config.json`, overrides: [] }),
   );
   const again = await Effect.runPromise(
-    Effect.provide(runPipeline(cfg, `${out}/r`, "run"), layers),
+    Effect.provide(runPipeline(cfg, `${out}/r`, "run"), TEST_LAYERS),
   );
   const plain = (x: unknown) => JSON.parse(JSON.stringify(x));
   assert.deepEqual(plain(again.rows), plain(first.rows));
@@ -118,7 +102,7 @@ Deno.test("a real task without its data files fails before training, naming the 
   const model = await tinyModelDir(3);
   const out = await Deno.makeTempDir();
   await assert.rejects(
-    run([...tinyRunFlags(model, out), "--data.task=sst2"]),
+    runTiny([...tinyRunFlags(model, out), "--data.task=sst2"]),
     (e: unknown) => {
       assert.match(String((e as Error).message ?? e), /data\.taskPath/);
       return true;
@@ -163,7 +147,7 @@ Deno.test("sweep: runs the grid, reuses one aligned model per seed, reports mean
       const dir = yield* openRunDir(cfg, "sweep", null);
       return yield* runSweep(cfg, dir);
     }),
-    layers,
+    TEST_LAYERS,
   ));
   assert.match(text, /p = 0\.2/);
   assert.match(text, /±/);
@@ -190,7 +174,7 @@ Deno.test("sweep: a widened grid reuses the aligned model and the finished cells
         const d = yield* openRunDir(cfg, "sweep", dir);
         return yield* runSweep(cfg, d);
       }),
-      layers,
+      TEST_LAYERS,
     ));
   await sweep(
     await Effect.runPromise(resolveConfig(commandLine([...base, "--method.compare=sft"]))),

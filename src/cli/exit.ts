@@ -65,6 +65,7 @@ export function exitCodeOf<R>(
       JudgeTimeout: runFailed,
       JudgeHttpStatus: runFailed,
       JudgeMalformedReply: runFailed,
+      RepairFailed: runFailed,
     }),
   );
   return handled.pipe(

@@ -26,6 +26,7 @@ export const EMBEDDED_PRESET = {
   // Every harmful evaluation prompt the suite holds (504) and 400 task test prompts: a 95%
   // interval of about +-4 points at worst, against +-10 with 100 each.
   eval: { harmfulN: 504, taskN: 400, maxNewTokens: 32, batchSize: 25 },
+  repair: { antidoteSamples: 1000 },
   output: { checkpointEvery: 50 },
 } as const;
 
@@ -38,5 +39,6 @@ export const EMBEDDED_PRESET = {
  */
 export const EMBEDDED_DATA_SIZES = {
   data: { alignmentN: 1000, alignmentHarmfulN: 1000 },
+  repair: { antidoteSamples: 1000 },
   eval: { harmfulN: 504 },
 } as const;

@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect";
 import { LINEAR_MODULES } from "../model/modules.ts";
+import { REPAIR_METHODS } from "../repair/registry.ts";
 import { ALIGNMENT_METHODS, FINETUNE_METHODS } from "../train/methods/registry.ts";
 
 const doc = <S extends Schema.Top>(s: S, description: string): S =>
@@ -22,6 +23,7 @@ const PositiveCount = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1));
 export const LORA_TARGETS: typeof LINEAR_MODULES = LINEAR_MODULES;
 
 export { ALIGNMENT_METHODS, FINETUNE_METHODS } from "../train/methods/registry.ts";
+export { REPAIR_METHODS } from "../repair/registry.ts";
 
 /** User tasks: real datasets (from files) and the embedded generated ones. */
 export const TASKS = [
@@ -143,8 +145,8 @@ const schema = Schema.Struct({
     alignmentN: doc(PositiveCount, "alignment samples (reference 10000)"),
     alignmentHarmfulPath: doc(
       Schema.String,
-      "the provider's harmful data (harmful prompt + harmful answer) for Booster, RepNoise " +
-        "and T-Vaccine; empty = rows of data.harmfulPath kept apart from the user's " +
+      "the provider's harmful data (harmful prompt + harmful answer) for Booster, RepNoise, " +
+        "T-Vaccine and Antidote; empty = rows of data.harmfulPath kept apart from the user's " +
         "harmful samples and the evaluation prompts (embedded: the alignment prompts with " +
         "harmful answers)",
     ),
@@ -186,6 +188,35 @@ const schema = Schema.Struct({
       NonNeg,
       "LDIFS: weight lambda of the layer-wise feature distance to the aligned model " +
         "(reference 1e-4: git-disl/Booster script/finetune/LDIFS_*.sh; LDIFS, TMLR 2024)",
+    ),
+  }),
+  repair: Schema.Struct({
+    method: doc(
+      Schema.Literals(REPAIR_METHODS),
+      "post-fine-tuning repair, applied to the fine-tuned adapter before evaluation: none, " +
+        "safelora (project the update onto the alignment subspace where it is least aligned), " +
+        "antidote (zero the LoRA weights most important on harmful data)",
+    ),
+    safeloraThreshold: doc(
+      Schema.Finite.check(Schema.isBetween({ minimum: -1, maximum: 1 })),
+      "Safe LoRA: project the modules whose update has a cosine similarity at or below this " +
+        "with its projection (reference 0.5: Safe LoRA, NeurIPS 2024, IBM/SafeLoRA config.py)",
+    ),
+    safeloraLayers: doc(
+      Count,
+      "Safe LoRA: project the k least similar modules instead of using the threshold " +
+        "(IBM/SafeLoRA's 'number' mode, 10 there); 0 = use the threshold",
+    ),
+    antidoteRatio: doc(
+      Fraction,
+      "Antidote: share of each LoRA row's weights removed, those with the highest Wanda score " +
+        "on harmful data (reference 0.1: git-disl/Antidote script/finetune/antidote_*.sh " +
+        "dense_ratio)",
+    ),
+    antidoteSamples: doc(
+      PositiveCount,
+      "Antidote: samples of the provider's harmful data it scores on, at most " +
+        "data.alignmentHarmfulN (reference 2000: the same scripts' bad_sample_num)",
     ),
   }),
   eval: Schema.Struct({
@@ -276,6 +307,15 @@ const schema = Schema.Struct({
       "`sweep`: K1:K2 pairs such as 100:900; empty = method's",
     ),
     seeds: doc(Schema.Array(Count), "`sweep`: seeds (mean ± std over them); empty = seed"),
+    alignment: doc(
+      Schema.Array(Schema.Literals(ALIGNMENT_METHODS)),
+      "`sweep`: alignment-stage methods, one aligned model each per seed; empty = " +
+        "alignment.method",
+    ),
+    repair: doc(
+      Schema.Array(Schema.Literals(REPAIR_METHODS)),
+      "`sweep`: repair methods, each applied to every fine-tuned cell; empty = repair.method",
+    ),
   }),
   output: Schema.Struct({
     dir: doc(Schema.String, "parent folder of run directories"),
@@ -389,6 +429,13 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
       maxRetryAfterMs: 60000,
     },
   },
+  repair: {
+    method: "none",
+    safeloraThreshold: 0.5,
+    safeloraLayers: 0,
+    antidoteRatio: 0.1,
+    antidoteSamples: 2000,
+  },
   judges: {
     data: [],
     compare: [],
@@ -399,6 +446,6 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     threshold: "half",
     examples: 5,
   },
-  sweep: { p: [], n: [], rho: [], k: [], seeds: [] },
+  sweep: { p: [], n: [], rho: [], k: [], seeds: [], alignment: [], repair: [] },
   output: { dir: "runs", name: "", overwrite: false, checkpointEvery: 100, logEvery: 10 },
 };

@@ -33,11 +33,18 @@ import {
 } from "../embedded/mod.ts";
 import { shuffle } from "../data/rng.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
+import { repairSpec } from "../repair/mod.ts";
 import { type FinetuneMethodName, methodSpec } from "../train/mod.ts";
 
-/** Whether a method `cfg` runs uses the provider's harmful data (its alignment method). */
+/**
+ * Whether a method `cfg` runs (or sweeps) uses the provider's harmful data: an alignment
+ * method that draws harmful batches, or a repair that scores on harmful data.
+ */
 export function usesProviderHarmful(cfg: ExperimentConfig): boolean {
-  return cfg.alignment.enabled && methodSpec(cfg.alignment.method).needsHarmfulData;
+  const aligners = cfg.sweep.alignment.length ? cfg.sweep.alignment : [cfg.alignment.method];
+  const repairs = cfg.sweep.repair.length ? cfg.sweep.repair : [cfg.repair.method];
+  return (cfg.alignment.enabled && aligners.some((a) => methodSpec(a).needsHarmfulData)) ||
+    repairs.some((r) => repairSpec(r).needsHarmfulData);
 }
 
 /** The datasets of one experiment. */
@@ -47,8 +54,8 @@ export interface Datasets {
   /** Harmful prompts with harmful answers (the attacker's share of user data). */
   readonly harmful: Example[];
   /**
-   * The provider's own harmful data (harmful prompt + harmful answer), for Booster, RepNoise and
-   * T-Vaccine; empty unless a configured method uses it. Never the user's
+   * The provider's own harmful data (harmful prompt + harmful answer), for Booster, RepNoise,
+   * T-Vaccine and Antidote; empty unless a configured method uses it. Never the user's
    * harmful samples.
    */
   readonly alignmentHarmful: Example[];

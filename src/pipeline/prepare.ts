@@ -22,6 +22,7 @@ import { loadJudge } from "./judges.ts";
 import { type DataError, datasetNeeds, type Datasets, loadDatasets, userData } from "./datasets.ts";
 import type { PipelineCommand } from "./experiment.ts";
 import { acquireMethod, type LoadedLm } from "./stages.ts";
+import { checkRepairData, checkRepairs } from "./repair.ts";
 
 /** Everything an experiment runs on, checked and acquired. */
 export interface Prepared {
@@ -70,6 +71,10 @@ export function prepareExperiment(
     if (command === "run" || command === "finetune") {
       for (const m of methods) yield* userData(cfg, ds, m);
     }
+    yield* checkRepairs(cfg, command, methods, [cfg.repair.method]);
+    if (command === "run" || command === "finetune") {
+      yield* checkRepairData(cfg, ds, [cfg.repair.method]);
+    }
     const lm = yield* loadLm(modelDir(cfg));
     const adapters = command === "eval" && cfg.eval.adapterPath
       ? [yield* loadAdapterFor(cfg.eval.adapterPath, lm.config)]
@@ -78,6 +83,7 @@ export function prepareExperiment(
     const dataSummary = {
       alignment: ds.alignment.length,
       harmful: ds.harmful.length,
+      alignmentHarmful: ds.alignmentHarmful.length,
       harmfulEval: ds.harmfulEval.length,
       taskTrain: ds.taskTrain.length,
       taskTest: ds.taskTest.length,

@@ -7,7 +7,7 @@
 import type { ExperimentConfig } from "../config/mod.ts";
 import type { JudgeCard } from "../eval/mod.ts";
 import type { DriftLog, ReportInput, RunResult, StepLog } from "../report/mod.ts";
-import type { ModelRow } from "./experiment.ts";
+import type { ModelRow } from "./rows.ts";
 import { isMethodName, type LisaState, methodSpec } from "../train/mod.ts";
 
 /** The lines of a JSONL log (none when the file does not exist). */
@@ -91,9 +91,16 @@ export async function experimentReport(
       "(lower is better); FA: exact-match fine-tune accuracy (higher is better).",
       `Seed ${cfg.seed}; K1:K2 = ${cfg.method.alignmentSteps}:${cfg.method.finetuneSteps}, ` +
       `rho = ${cfg.method.rho}.`,
+      COMPOSITION_NOTE,
     ],
   };
 }
+
+/** How a fine-tuned row is labelled by its alignment, fine-tuning and repair methods. */
+export const COMPOSITION_NOTE: string =
+  "Fine-tuned rows are labelled alignment+fine-tuning+repair " +
+  "(e.g. vaccine+lisa+safelora); SFT alignment and no repair are left out of the label, so " +
+  "`lisa` is SFT-aligned, fine-tuned with Lisa, unrepaired.";
 
 /**
  * A training stage's mean loss by state and its drift at every switch, read from its whole

@@ -1,7 +1,9 @@
 /**
- * The `sweep` command: a grid over methods, p, n, rho, K1:K2 and seeds. One aligned model
- * per seed is trained once and reused by every cell; each cell is a fine-tuning phase whose
- * finished metrics are kept, so an interrupted sweep resumes with what is missing.
+ * The `sweep` command: a grid over alignment methods, fine-tuning methods, p, n, rho, K1:K2,
+ * repair methods and seeds. One aligned model per (seed, alignment method) is trained once
+ * and reused by every cell; each cell is a fine-tuning phase, whose adapter every repair
+ * method then starts from, and whose finished metrics are kept, so an interrupted sweep
+ * resumes with what is missing.
  *
  * @module
  */
@@ -18,17 +20,22 @@ import {
 import { loadLm, modelDir } from "./assets.ts";
 import { loadJudge } from "./judges.ts";
 import { loadDatasets, userData } from "./datasets.ts";
-import { alignPhase, enterRunDir, finetunePhase } from "./experiment.ts";
+import { enterRunDir } from "./experiment.ts";
+import { alignPhase, finetunePhase } from "./phases.ts";
 import type { RunDirPlan } from "./rundir.ts";
-import { runResult } from "./report.ts";
+import { COMPOSITION_NOTE, runResult } from "./report.ts";
 import type { Backend } from "../../backends/mod.ts";
 import { attemptIO, writeJsonFile } from "../io/mod.ts";
 import type { PipelineError } from "./experiment.ts";
 import { acquireMethod } from "./stages.ts";
-import { type FinetuneMethodName, methodSpec } from "../train/mod.ts";
+import { checkRepairData, checkRepairs } from "./repair.ts";
+import type { RepairName } from "../repair/mod.ts";
+import { type AlignmentMethodName, type FinetuneMethodName, methodSpec } from "../train/mod.ts";
 
-/** One cell of the grid. */
+/** One cell of the grid (a fine-tuning run; every repair method starts from its adapter). */
 export interface SweepCell {
+  /** The alignment-stage method of the aligned model it fine-tunes. */
+  readonly alignment: AlignmentMethodName;
   /** The fine-tuning method. */
   readonly method: FinetuneMethodName;
   /** Harmful ratio p. */
@@ -47,24 +54,29 @@ const orDefault = <T>(xs: readonly T[], d: T): readonly T[] => (xs.length ? xs :
 
 /**
  * The grid's cells in a fixed order. rho applies to Lisa only and K1:K2 to Lisa and BSO, so
- * other methods get one cell per (p, n, seed) rather than duplicates.
+ * other methods get one cell per (p, n, seed) rather than duplicates; a method that tunes the
+ * base model (NA-SFT) gets one cell per seed whatever the alignment methods.
  */
 export function sweepCells(cfg: ExperimentConfig): SweepCell[] {
   const s = cfg.sweep;
   const methods = cfg.method.compare.length ? cfg.method.compare : [cfg.method.name];
+  const aligners = sweepAlignments(cfg);
   const ks = orDefault(
     s.k.map((x) => x.split(":").map(Number) as [number, number]),
     [cfg.method.alignmentSteps, cfg.method.finetuneSteps] as [number, number],
   );
   const cells: SweepCell[] = [];
   for (const seed of orDefault(s.seeds, cfg.seed)) {
-    for (const method of methods) {
-      const spec = methodSpec(method);
-      for (const p of orDefault(s.p, cfg.data.p)) {
-        for (const n of orDefault(s.n, cfg.data.n)) {
-          for (const rho of spec.proximal ? orDefault(s.rho, cfg.method.rho) : [0]) {
-            for (const k of spec.bistate ? ks : [[0, 0] as [number, number]]) {
-              cells.push({ method, p, n, rho, k, seed });
+    for (const alignment of aligners) {
+      for (const method of methods) {
+        const spec = methodSpec(method);
+        if (!spec.needsAlignedModel && alignment !== aligners[0]) continue;
+        for (const p of orDefault(s.p, cfg.data.p)) {
+          for (const n of orDefault(s.n, cfg.data.n)) {
+            for (const rho of spec.proximal ? orDefault(s.rho, cfg.method.rho) : [0]) {
+              for (const k of spec.bistate ? ks : [[0, 0] as [number, number]]) {
+                cells.push({ alignment, method, p, n, rho, k, seed });
+              }
             }
           }
         }
@@ -72,6 +84,24 @@ export function sweepCells(cfg: ExperimentConfig): SweepCell[] {
     }
   }
   return cells;
+}
+
+/** The alignment methods a sweep trains: `sweep.alignment`, or `alignment.method`. */
+export function sweepAlignments(cfg: ExperimentConfig): readonly AlignmentMethodName[] {
+  return orDefault(cfg.sweep.alignment, cfg.alignment.method);
+}
+
+/** The repair methods a sweep applies to every cell: `sweep.repair`, or `repair.method`. */
+export function sweepRepairs(cfg: ExperimentConfig): readonly RepairName[] {
+  return orDefault(cfg.sweep.repair, cfg.repair.method);
+}
+
+/**
+ * The folder of a seed's aligned model and cells: `seed-<s>`, or `seed-<s>/alignment-<a>`
+ * when the sweep varies the alignment method.
+ */
+export function alignmentDir(cfg: ExperimentConfig, dir: string, seed: number, a: string): string {
+  return cfg.sweep.alignment.length ? `${dir}/seed-${seed}/alignment-${a}` : `${dir}/seed-${seed}`;
 }
 
 /** The swept variable for the report: the first with more than one value. */
@@ -89,6 +119,7 @@ export function cellConfig(cfg: ExperimentConfig, c: SweepCell): ExperimentConfi
   return {
     ...cfg,
     seed: c.seed,
+    alignment: { ...cfg.alignment, method: c.alignment },
     data: { ...cfg.data, p: c.p, n: c.n },
     method: {
       ...cfg.method,
@@ -108,8 +139,9 @@ export function cellName(c: SweepCell): string {
 /**
  * Run (or resume) the sweep in `target` (a folder, or a {@link RunDirPlan} made only once the
  * inputs pass their checks); writes `report.*` and returns the markdown summary. Every cell's
- * method is built (and its options checked) and its user data mixed before anything trains;
- * the model belongs to the sweep's scope and each seed's aligned model to that seed's.
+ * method is built (and its options checked), every alignment method and repair checked, and
+ * every cell's user data mixed before anything trains; the model belongs to the sweep's scope
+ * and each (seed, alignment method)'s aligned model to its cells'.
  */
 export function runSweep(
   cfg: ExperimentConfig,
@@ -124,11 +156,19 @@ export function runSweep(
       const maxN = Math.max(...cells.map((c) => c.n));
       const maxP = Math.max(...cells.map((c) => c.p));
       const ds = yield* loadDatasets({ ...cfg, data: { ...cfg.data, n: maxN, p: maxP } });
-      yield* Effect.scoped(
-        Effect.forEach(cells, (c) => acquireMethod(cellConfig(cfg, c), c.method, "finetune"), {
-          discard: true,
-        }),
-      );
+      const repairs = sweepRepairs(cfg);
+      yield* Effect.scoped(Effect.gen(function* () {
+        for (const a of sweepAlignments(cfg)) {
+          yield* acquireMethod(
+            { ...cfg, alignment: { ...cfg.alignment, method: a } },
+            a,
+            "alignment",
+          );
+        }
+        for (const c of cells) yield* acquireMethod(cellConfig(cfg, c), c.method, "finetune");
+      }));
+      yield* checkRepairs(cfg, "sweep", [...new Set(cells.map((c) => c.method))], repairs);
+      yield* checkRepairData(cfg, ds, repairs);
       // Every cell's mixture (a file with fewer rows than a cell's n fails now, by name).
       yield* Effect.forEach(cells, (c) => userData(cellConfig(cfg, c), ds, c.method), {
         discard: true,
@@ -137,29 +177,44 @@ export function runSweep(
       const judge = yield* loadJudge(cfg);
       // The data files whole: a resumed sweep may widen n or p and so read more rows.
       dir = yield* enterRunDir(cfg, target, null, "sweep");
-      const seeds = [...new Set(cells.map((c) => c.seed))];
-      for (const seed of seeds) {
-        const mine = cells.filter((c) => c.seed === seed);
+      // One aligned model per (seed, alignment method), freed once its cells are done.
+      const groups = [...new Set(cells.map((c) => `${c.seed}/${c.alignment}`))];
+      for (const group of groups) {
+        const mine = cells.filter((c) => `${c.seed}/${c.alignment}` === group);
+        const { seed, alignment } = mine[0]!;
+        const base = alignmentDir(cfg, dir, seed, alignment);
         const needAlign = cfg.alignment.enabled &&
           mine.some((c) => methodSpec(c.method).needsAlignedModel);
         yield* Effect.scoped(Effect.gen(function* () {
           const aligned = needAlign
-            ? (yield* alignPhase({ ...cfg, seed }, lm, ds, `${dir}/seed-${seed}`)).aligned
+            ? (yield* alignPhase(cellConfig(cfg, mine[0]!), lm, ds, base)).aligned
             : lm.params;
           for (const c of mine) {
             const cc = cellConfig(cfg, c);
-            const cdir = `${dir}/seed-${seed}/${cellName(c)}`;
+            const cdir = `${base}/${cellName(c)}`;
             const onBase = !methodSpec(c.method).needsAlignedModel || aligned === lm.params;
             const frozen = onBase ? lm.params : aligned;
-            const frozenDir = onBase ? modelDir(cfg) : `${dir}/seed-${seed}/aligned`;
-            const row = yield* finetunePhase(cc, lm, ds, judge, frozen, c.method, cdir, frozenDir);
-            runs.push(
-              yield* attemptIO(
-                cdir,
-                "read the training logs of",
-                () => runResult(cc, row, `${cdir}/train`),
-              ),
+            const frozenDir = onBase ? modelDir(cfg) : `${base}/aligned`;
+            const rows = yield* finetunePhase(
+              cc,
+              lm,
+              ds,
+              judge,
+              frozen,
+              c.method,
+              cdir,
+              frozenDir,
+              repairs,
             );
+            for (const row of rows) {
+              runs.push(
+                yield* attemptIO(
+                  cdir,
+                  "read the training logs of",
+                  () => runResult(cc, row, `${cdir}/train`),
+                ),
+              );
+            }
           }
         }));
       }
@@ -172,6 +227,7 @@ export function runSweep(
       ...(judgeCard ? { judgeCard } : {}),
       runs,
       ...(sweep ? { sweep } : {}),
+      notes: [COMPOSITION_NOTE],
     });
     const rows = aggregateRuns(runs);
     yield* writeJsonFile(`${dir}/metrics.json`, { cells: runs.length, rows });

@@ -4,7 +4,7 @@
  * @module
  */
 import { formatWithInterval } from "../eval/mod.ts";
-import type { ModelRow } from "./experiment.ts";
+import type { ModelRow } from "./rows.ts";
 
 const num = (v: number | null, d = 1): string =>
   v === null || !Number.isFinite(v) ? "-" : v.toFixed(d);
