@@ -5,7 +5,7 @@
  *
  * Flags (all `--key=value`; unknown ones are errors):
  *   --quick                 small sizes and a small model, every backend, about a minute
- *   --only=matmul,train,peer,model,lisa   which parts to run (default all)
+ *   --only=matmul,train,peer,model,lisa,methods   which parts to run (default all)
  *   --backends=native,wasm,...  backends for the matmul part (default: all but tensorflow)
  *   --train-backends=...    backends for the training step (default native,wasm; quick: all)
  *   --sizes=128,256,512,1024    matmul sizes
@@ -28,6 +28,7 @@ import { type BenchReport, checkTargets, writeReport } from "./_report.ts";
 import { rawSgemm, runMatmulBench } from "./matmul_bench.ts";
 import { QUICK_SHAPE, REFERENCE_SHAPE, runTrainStepBench } from "./train_step_bench.ts";
 import { lisaBenchTable, runLisaBench } from "./lisa_bench.ts";
+import { methodsBenchTable, runMethodsBench } from "./methods_bench.ts";
 import { runPeerBench } from "./peer_bench.ts";
 
 const KNOWN = [
@@ -110,7 +111,9 @@ function peak(rates: Record<string, number>): number | null {
 export async function main(args: readonly string[]): Promise<BenchReport> {
   const f = parseFlags(args);
   const quick = f.has("quick");
-  const only = new Set(list(f.get("only")) ?? ["matmul", "train", "peer", "model", "lisa"]);
+  const only = new Set(
+    list(f.get("only")) ?? ["matmul", "train", "peer", "model", "lisa", "methods"],
+  );
   const log = (line: string) => console.log(line);
   const available = (await probeAll())
     .filter((a) => a.available && a.name !== "tensorflow")
@@ -190,6 +193,24 @@ export async function main(args: readonly string[]): Promise<BenchReport> {
     await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", `${dir}/lisa.md`] }).output()
       .catch(() => undefined);
     log(lisaBenchTable(lisa));
+  }
+
+  // Each method's per-step cost over SFT in its stage (bench/methods_bench.ts).
+  if (only.has("methods")) {
+    const backend = available.includes("native") ? "native" : "wasm";
+    const methods = await runMethodsBench({ backend, quick, log, out: null });
+    const dir = f.get("out") ?? "bench/results";
+    if (!quick) { // a quick run's figures are a smoke test, not results
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeTextFile(`${dir}/methods.json`, JSON.stringify(methods, null, 2) + "\n");
+      await Deno.writeTextFile(
+        `${dir}/methods.md`,
+        `# Cost of each method\n\n${methodsBenchTable(methods)}\n`,
+      );
+      await new Deno.Command(Deno.execPath(), { args: ["fmt", "-q", `${dir}/methods.md`] })
+        .output().catch(() => undefined);
+    }
+    log(methodsBenchTable(methods));
   }
 
   const report: BenchReport = {

@@ -78,6 +78,7 @@ Deno.test("eval on a user model builds only the evaluation sets, the same ones r
   assert.deepEqual(result.data, {
     alignment: 0,
     harmful: 0,
+    alignmentHarmful: 0,
     harmfulEval: 4,
     taskTrain: 0,
     taskTest: 4,
