@@ -12,8 +12,8 @@ import { Backend, initBackend, tf } from "../backends/mod.ts";
 import { type ExperimentConfig, resolveConfig } from "../src/config/mod.ts";
 import {
   type ExperimentResult,
-  openRunDir,
   type PipelineCommand,
+  planRunDir,
   runPipeline,
   runSweep,
 } from "../src/pipeline/mod.ts";
@@ -76,7 +76,8 @@ export const TEST_LAYERS = Layer.mergeAll(Backend.layer("wasm"), Progress.silent
 
 /**
  * Run a pipeline command from command-line flags (as the CLI parses them) on the wasm
- * backend, silently, in a fresh run folder under the flags' `output.dir`.
+ * backend, silently, in a fresh run folder under the flags' `output.dir`, made (as by the
+ * CLI) only once the inputs pass their checks.
  */
 export async function runTiny(
   flags: string[],
@@ -85,8 +86,8 @@ export async function runTiny(
   const cfg = await Effect.runPromise(resolveConfig(commandLine(flags)));
   return await Effect.runPromise(Effect.provide(
     Effect.gen(function* () {
-      const dir = yield* openRunDir(cfg, "test", null);
-      return yield* runPipeline(cfg, dir, command);
+      // As the CLI: the folder is made only once the inputs pass their checks.
+      return yield* runPipeline(cfg, yield* planRunDir(cfg, "test", null), command);
     }),
     TEST_LAYERS,
   ));
@@ -96,8 +97,7 @@ export async function runTiny(
 export function sweepTiny(cfg: ExperimentConfig, dir: string | null = null): Promise<string> {
   return Effect.runPromise(Effect.provide(
     Effect.gen(function* () {
-      const d = yield* openRunDir(cfg, "sweep", dir);
-      return yield* runSweep(cfg, d);
+      return yield* runSweep(cfg, yield* planRunDir(cfg, "sweep", dir));
     }),
     TEST_LAYERS,
   ));

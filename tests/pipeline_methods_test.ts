@@ -193,10 +193,8 @@ Deno.test("repair: settings that cannot work fail before training, naming the se
   e = await fails(["--repair.method=antidote", "--model.path=" + model], "eval");
   assert.equal(e.field, "repair.method");
   assert.ok(e instanceof TrainOptionInvalid);
-  // Nothing was trained: no run folder holds a stage.
-  for (const d of Deno.readDirSync(out)) {
-    assert.deepEqual([...Deno.readDirSync(`${out}/${d.name}`)].map((x) => x.name), ["config.json"]);
-  }
+  // Refused before anything was written: no run folder at all.
+  assert.deepEqual([...Deno.readDirSync(out)], []);
   await Deno.remove(out, { recursive: true });
   await Deno.remove(model, { recursive: true });
 });
