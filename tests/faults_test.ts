@@ -173,6 +173,10 @@ const CASES: Case[] = [
       assert.ok(!exists(`${r}/finetune-lisa/metrics.json`));
     },
     then: (r) => {
+      // As if killed before the stage recorded its end (train/done.json): the resume then
+      // continues the stage from its newest checkpoint, which is damaged. (A finished stage
+      // reloads its saved adapter and reads no checkpoint.)
+      Deno.removeSync(`${r}/finetune-lisa/train/done.json`);
       const f = `${r}/finetune-lisa/train/checkpoints/step-00000008/weights.safetensors`;
       const bytes = Deno.readFileSync(f);
       bytes[bytes.length - 1]! ^= 0xff;
