@@ -4,7 +4,8 @@
  * backend (fused kernels switched off), with the shapes that exercise their edges: grouped-query
  * heads, a padding and causal bias, a sliding window, rows that are not a multiple of 4, key
  * tensors longer than the bias (a preallocated cache), per-row rotary tables; the cross-entropy's
- * log-sum-exp and gradient kernels with weighted and ignored rows. Also the in-place
+ * log-sum-exp and gradient kernels with weighted and ignored rows; a LoRA linear (base product and
+ * low-rank update in one kernel) in x, A and B. Also the in-place
  * row write of the KV cache, and no leaked tensors.
  *
  * Tolerance: |x - ref| <= 1e-5 + 1e-4 |ref| (the backend parity tolerance): the fused kernels sum
@@ -69,6 +70,13 @@ for (const backend of backends) {
         const ids = tf.tensor1d([3, 0, 36, 7, 12], "int32");
         const weights = tf.tensor1d([1, 0, 1, 1, 0.5]);
         compare("crossEntropy", (x) => crossEntropy(x, ids, weights), [t([5, 37], 31, 4)]);
+        const w = t([24, 40], 41);
+        const loraLinear = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) =>
+          fused.available("loraLinear") ? fused.loraLinear(x, w, a, b, 2.5) : tf.add(
+            tf.matMul(x, w, false, true),
+            tf.mul(tf.matMul(tf.matMul(x, a, false, true), b, false, true), 2.5),
+          );
+        compare("loraLinear", loraLinear, [t([13, 40], 42), t([8, 40], 43), t([24, 8], 44)]);
         compare("swiGlu", swiGlu, [t([3, 37], 5, 6), t([3, 37], 6)]);
         compare("swiGlu rank 3", swiGlu, [t([2, 4, 9], 7, 5), t([2, 4, 9], 8)]);
         for (const tableRows of [1, 2]) {

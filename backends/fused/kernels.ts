@@ -24,6 +24,7 @@ import {
   rowsToHeads,
 } from "./attention.ts";
 import { rmsNormBackward, rmsNormForward } from "./norm.ts";
+import { loraBackward, loraForward, type LoraShape } from "./lora.ts";
 import { ropeHeadsBackward, ropeHeadsForward, type RopeShape } from "./rope.ts";
 
 /** The kernel names (one per fused op and one per gradient). */
@@ -38,12 +39,16 @@ export const FUSED = {
   attentionGrad: "LisaAttentionGrad",
   logSumExp: "LisaLogSumExp",
   crossEntropyGrad: "LisaCrossEntropyGrad",
+  loraLinear: "LisaLoraLinear",
+  loraLinearGrad: "LisaLoraLinearGrad",
 } as const;
 
 /** What the kernels of one heap backend run on. */
 export interface FusedContext {
-  /** The backend's matrix product on the current heap (take it after allocating). */
+  /** The backend's product for small matrices (attention's per-head products), on the current heap (take it after allocating). */
   gemm(backend: WasmHeapBackend): HeapGemm;
+  /** The backend's product for a layer's matrices (several threads where it has them). */
+  product(backend: WasmHeapBackend): HeapGemm;
   /** The SIMD elementwise kernels on the same heap. */
   readonly ew: ElementwiseKernels;
 }
@@ -266,6 +271,91 @@ const crossEntropyGrad: Run = (args, ctx) => {
   return dx;
 };
 
+function loraShape(x: TensorInfo, w: TensorInfo, a: TensorInfo, b: TensorInfo): LoraShape {
+  const [n, inF] = x.shape as [number, number];
+  const [outF, wIn] = w.shape as [number, number];
+  const [r, aIn] = a.shape as [number, number];
+  if (wIn !== inF || aIn !== inF || b.shape[0] !== outF || b.shape[1] !== r) {
+    throw new Error(
+      `fused LoRA linear: x [${x.shape}], W [${w.shape}], A [${a.shape}], B [${b.shape}] do not fit`,
+    );
+  }
+  return { n, inF, outF, r };
+}
+
+const loraLinear: Run = (args, ctx) => {
+  const be = args.backend as WasmHeapBackend;
+  const [x, w, a, b] = ["x", "w", "a", "b"].map((n) => need(args, n)) as TensorInfo[];
+  const sh = loraShape(x!, w!, a!, b!);
+  const y = be.makeOutput([sh.n, sh.outF], "float32");
+  const xa = be.makeOutput([sh.n, sh.r], "float32");
+  const tmp = scratch(be, [sh.n, sh.outF]);
+  try {
+    const at = (t: TensorInfo) => heapOffset(be, t);
+    loraForward(
+      ctx.product(be),
+      ctx.ew,
+      {
+        x: at(x!),
+        w: at(w!),
+        a: at(a!),
+        b: at(b!),
+        y: at(y),
+        xa: at(xa),
+        tmp: at(tmp.t),
+      },
+      sh,
+      attr(args.attrs, "scaling"),
+    );
+  } finally {
+    tmp.free();
+  }
+  return [y, xa];
+};
+
+const loraLinearGrad: Run = (args, ctx) => {
+  const be = args.backend as WasmHeapBackend;
+  const [dy, x, w, a, b, xa] = ["dy", "x", "w", "a", "b", "xa"].map((n) =>
+    need(args, n)
+  ) as TensorInfo[];
+  const sh = loraShape(x!, w!, a!, b!);
+  const dx = be.makeOutput([sh.n, sh.inF], "float32");
+  const da = be.makeOutput([sh.r, sh.inF], "float32");
+  const db = be.makeOutput([sh.outF, sh.r], "float32");
+  const dyb = scratch(be, [sh.n, sh.r]);
+  const tmp = scratch(be, [sh.n, sh.inF]);
+  try {
+    const at = (t: TensorInfo) => heapOffset(be, t);
+    loraBackward(
+      ctx.product(be),
+      ctx.ew,
+      {
+        dy: at(dy!),
+        x: at(x!),
+        w: at(w!),
+        a: at(a!),
+        b: at(b!),
+        xa: at(xa!),
+        dx: at(dx),
+        da: at(da),
+        db: at(db),
+        dyb: at(dyb.t),
+        tmp: at(tmp.t),
+      },
+      sh,
+      attr(args.attrs, "scaling"),
+      (offset, floats, by) => {
+        const v = new Float32Array(heapBuffer(be), offset, floats);
+        for (let i = 0; i < floats; i++) v[i] = v[i]! * by;
+      },
+    );
+  } finally {
+    dyb.free();
+    tmp.free();
+  }
+  return [dx, da, db];
+};
+
 const RUNS: Record<string, Run> = {
   [FUSED.rmsNorm]: rmsNorm,
   [FUSED.rmsNormGrad]: rmsNormGrad,
@@ -277,6 +367,8 @@ const RUNS: Record<string, Run> = {
   [FUSED.attentionGrad]: attentionGrad,
   [FUSED.logSumExp]: logSumExp,
   [FUSED.crossEntropyGrad]: crossEntropyGrad,
+  [FUSED.loraLinear]: loraLinear,
+  [FUSED.loraLinearGrad]: loraLinearGrad,
 };
 
 type Saved = tf.Tensor[];
@@ -322,21 +414,6 @@ const GRADIENTS: GradConfig[] = [
         sin: sin!,
       }) as tf.Tensor;
       return { x: () => dx, cos: () => tf.zerosLike(cos!), sin: () => tf.zerosLike(sin!) };
-    },
-  },
-  {
-    kernelName: FUSED.attention,
-    inputsToSave: ["q", "k", "v", "bias"],
-    outputsToSave: [false, true],
-    gradFunc: (dys, saved, attrs) => {
-      const [q, k, v, bias, p] = saved as Saved;
-      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-      const [dq, dk, dv] = run(
-        FUSED.attentionGrad,
-        { dy, q: q!, k: k!, v: v!, p: p!, bias: bias! },
-        attrs,
-      ) as Saved;
-      return { q: () => dq!, k: () => dk!, v: () => dv!, bias: () => tf.zerosLike(bias!) };
     },
   },
 ];

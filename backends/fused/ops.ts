@@ -20,7 +20,8 @@ export type FusedOp =
   | "ropeHeads"
   | "attention"
   | "logSumExp"
-  | "crossEntropyGrad";
+  | "crossEntropyGrad"
+  | "loraLinear";
 
 function fromEnv(): boolean {
   try {
@@ -71,7 +72,7 @@ export function ropeHeads(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tens
  * k and v [B, KVH, Sk, D], bias [B or 1, 1, T, S] (S <= Sk: only the first S keys count; the T
  * queries sit at positions S - T .. S - 1). `causal`: the bias hides every key after the query's
  * own position (then whole blocks of masked keys are skipped). Returns [B, T, H, D] (heads
- * already merged in each row).
+ * already merged in each row). Differentiable in q, k and v (not in the bias).
  */
 export function attention(
   q: tf.Tensor,
@@ -82,10 +83,50 @@ export function attention(
   causal: boolean,
 ): tf.Tensor {
   const attrs = { scale, causal: causal ? 1 : 0 };
-  const [o] = run(FUSED.attention, { q, k, v, bias }, attrs) as tf.Tensor[];
-  // The probabilities (second output) are kept by the tape for the backward pass and freed
-  // with the enclosing tidy.
-  return o!;
+  // A custom gradient rather than a registered one: the probabilities are kept for the
+  // backward pass without being an output of the op (no zero gradient made for them).
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [q, k, v, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [o, p] = run(FUSED.attention, { q, k, v, bias }, attrs) as tf.Tensor[];
+    save([q, k, v, p!]);
+    return {
+      value: o!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sp] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const inputs = { dy, q: sq, k: sk, v: sv, p: sp, bias };
+        return run(FUSED.attentionGrad, inputs, attrs) as tf.Tensor[];
+      },
+    };
+  });
+  return f(q, k, v);
+}
+
+/**
+ * A linear layer with a LoRA update: `x W^T + scaling (x A^T) B^T` for x [N, in], W [out, in]
+ * (frozen: no gradient flows to it), A [r, in], B [out, r]. Differentiable in x, A and B.
+ */
+export function loraLinear(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  scaling: number,
+): tf.Tensor {
+  const attrs = { scaling };
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, a, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [y, xa] = run(FUSED.loraLinear, { x, w, a, b }, attrs) as tf.Tensor[];
+    save([x, a, b, xa!]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sa, sb, sxa] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const inputs = { dy, x: sx, w, a: sa, b: sb, xa: sxa };
+        return run(FUSED.loraLinearGrad, inputs, attrs) as tf.Tensor[];
+      },
+    };
+  });
+  return f(x, a, b);
 }
 
 /** Log-sum-exp of each row: x [N, V] → [N]. Not differentiable (for use inside a custom gradient). */

@@ -10,8 +10,8 @@ import type { KernelBackend, KernelFunc } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
 import type { BlasLibrary } from "./blas.ts";
 import { batchMatMulKernel, heapMatMul } from "./batch_mat_mul.ts";
-import { blasGemm } from "./gemm.ts";
-import { heapBuffer } from "./heap.ts";
+import { blasGemm, type HeapGemm } from "./gemm.ts";
+import { heapBuffer, type WasmHeapBackend } from "./heap.ts";
 import { fusedMatMulKernel } from "./fused_mat_mul.ts";
 import { castKernel, identityKernel } from "./identity.ts";
 import { elementwiseKernels } from "../simd/elementwise.ts";
@@ -89,27 +89,28 @@ export async function registerNativeBackend(blas: BlasLibrary): Promise<void> {
   // runs them without waking BLAS's threads for each one.
   const simd = createSimdKernels(base.wasm as unknown as WasmModuleHandle);
   if (ew) {
-    installFusedKernels(NATIVE_TF_NAME, {
-      gemm: (backend) => {
-        const big = blasGemm(blas.sgemm, heapBuffer(backend));
-        if (!simd) return big;
-        return (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) =>
-          (2 * m * n * k < SMALL_PRODUCT_FLOPS ? simd.gemm : big)(
-            ta,
-            tb,
-            m,
-            n,
-            k,
-            a,
-            lda,
-            b,
-            ldb,
-            c,
-            ldc,
-          );
-      },
-      ew,
-    });
+    const gemm = (backend: WasmHeapBackend): HeapGemm => {
+      const big = blasGemm(blas.sgemm, heapBuffer(backend));
+      if (!simd) return big;
+      return (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) =>
+        (2 * m * n * k < SMALL_PRODUCT_FLOPS ? simd.gemm : big)(
+          ta,
+          tb,
+          m,
+          n,
+          k,
+          a,
+          lda,
+          b,
+          ldb,
+          c,
+          ldc,
+        );
+    };
+    // A layer's products run where `BatchMatMul` runs them (BLAS), so fused and unfused layers
+    // give the same bits.
+    const product = (backend: WasmHeapBackend) => blasGemm(blas.sgemm, heapBuffer(backend));
+    installFusedKernels(NATIVE_TF_NAME, { gemm, product, ew });
   }
   // Low priority: tfjs must never pick it on its own; the project's registry chooses.
   tf.registerBackend(NATIVE_TF_NAME, () => new NativeBackend(), 0);

@@ -33,6 +33,8 @@ export interface ElementwiseKernels {
   rowMaxSumExp(x: number, stats: number, rows: number, n: number): void;
   /** Per row of `n`: out = exp(x - shift[r]) scale[r]. */
   rowExpShift(x: number, shift: number, scale: number, out: number, rows: number, n: number): void;
+  /** `y = y + a x` over `n` floats. */
+  axpy(x: number, y: number, n: number, a: number): void;
 }
 
 const instances = new WeakMap<WebAssembly.Memory, ElementwiseKernels>();
@@ -51,6 +53,7 @@ export function elementwiseKernels(memory: WebAssembly.Memory): ElementwiseKerne
     swigluGrad: ex["swigluGrad"],
     rowMaxSumExp: ex["rowMaxSumExp"],
     rowExpShift: ex["rowExpShift"],
+    axpy: ex["axpy"],
   } as unknown as ElementwiseKernels;
   instances.set(memory, kernels);
   return kernels;

@@ -17,6 +17,7 @@
  *   cross-entropy's log-sum-exp, finished on the host with one log per row).
  * - `rowExpShift(x, shift, scale, out, rows, n)`: `out = exp(x - shift[r]) scale[r]` (the
  *   cross-entropy's gradient before the one-hot is subtracted).
+ * - `axpy(x, y, n, a)`: `y = y + a x`.
  *
  * @module
  */
@@ -281,6 +282,24 @@ function softmaxGradRows(): FuncDef {
   };
 }
 
+/** `axpy(x, y, n, a)`: y = y + a x over `n` floats. */
+function axpy(): FuncDef {
+  const params: ValType[] = ["i32", "i32", "i32", "f32"];
+  const [X, Y, N, A] = [0, 1, 2, 3];
+  const f = new Frame(params);
+  const [off, nb] = [f.i32(), f.i32()];
+  const a = f.pair();
+  const L = f.lanes();
+  const body = (l: Lanes) =>
+    put(l, Y, off, seq(at(l, Y, off), at(l, X, off), get(l.of(a)), l.mul, l.add));
+  const main = seq(
+    seq(get(A), setPair(a)),
+    seq(get(N), i32(2), I32.shl, set(nb)),
+    mapLoop(off, nb, L, body),
+  );
+  return { name: "axpy", params, results: [], body: seq(f.prologue(), main), locals: f.locals };
+}
+
 /** `rowMaxSumExp(x, stats, rows, n)`: stats[2r] = max of row r, stats[2r + 1] = sum exp(x - max). */
 function rowMaxSumExp(): FuncDef {
   const params: ValType[] = ["i32", "i32", "i32", "i32"];
@@ -427,4 +446,5 @@ export const ELEMENTWISE_FUNCS: readonly FuncDef[] = [
   swigluGrad(),
   rowMaxSumExp(),
   rowExpShift(),
+  axpy(),
 ];

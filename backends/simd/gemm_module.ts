@@ -238,7 +238,7 @@ export const packedGemm = (directMaxM: number = DIRECT_MAX_M, fma = false): Func
 });
 
 /** Products with K at least this, and A and B both contiguous along K, skip the packing. */
-export const NT_MIN_K = 16;
+export const NT_MIN_K = 32;
 
 /**
  * `gemm(a, b, c, m, n, k, sam, sak, sbk, sbn, pack)`: `gemmNT` when A and B are both

@@ -14,6 +14,8 @@ import { fusedMatMulKernel } from "../native/fused_mat_mul.ts";
 import { castKernel, identityKernel } from "../native/identity.ts";
 import { createSimdKernels, type SimdKernels, type WasmModuleHandle } from "./module.ts";
 import { createGemmPool, type GemmPool } from "./pool.ts";
+import { type HeapGemm, matMulGeometry } from "../native/gemm.ts";
+import { heapBuffer } from "../native/heap.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { installFusedKernels } from "../fused/kernels.ts";
 
@@ -46,6 +48,25 @@ export interface InstalledSimd {
 }
 
 const installed = new Map<string, InstalledSimd>();
+
+/**
+ * `gemm` on the pool's threads when the product has compact operands and is large enough to
+ * split (see `pool.ts`; the same sums as one thread), on this thread otherwise.
+ */
+export function threadedGemm(
+  gemm: HeapGemm,
+  pool: GemmPool | null,
+  heap: () => ArrayBuffer,
+): HeapGemm {
+  if (!pool) return gemm;
+  return (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) => {
+    if (ldc === n && lda === (ta ? m : k) && ldb === (tb ? k : n)) {
+      const g = matMulGeometry(ta ? [k, m] : [m, k], tb ? [n, k] : [k, n], ta, tb);
+      if (pool.run(gemm, heap, { a, b, out: c }, g)) return;
+    }
+    gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+  };
+}
 
 /**
  * Replace the matrix products (and identity copies) of the initialised wasm-heap backend
@@ -82,7 +103,13 @@ export async function installSimdKernels(
   replace(castKernel(backendName, original.cast));
   const memory = module.asm.memory;
   const ew = memory ? elementwiseKernels(memory) : null;
-  if (ew) installFusedKernels(backendName, { gemm: () => kernels.gemm, ew });
+  if (ew) {
+    installFusedKernels(backendName, {
+      gemm: () => kernels.gemm,
+      product: (backend) => threadedGemm(kernels.gemm, pool, () => heapBuffer(backend)),
+      ew,
+    });
+  }
   const result = { kernels, threads: pool?.threads ?? 1 };
   installed.set(backendName, result);
   return result;

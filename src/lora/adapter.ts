@@ -100,6 +100,11 @@ export function adapterFromTensors(
       const up = tf.matMul(down, m.B as tf.Tensor2D, false, true); // [N, out]
       return tf.mul(up, m.scaling);
     },
+    lowRank(path: string, ctx: AdapterContext) {
+      const m = vars.get(path);
+      if (!m || (ctx.training && config.dropout > 0)) return null;
+      return { A: m.A, B: m.B, scaling: m.scaling };
+    },
     trainable(): Record<string, tf.Variable> {
       const out: Record<string, tf.Variable> = {};
       for (const [path, m] of vars) {

@@ -19,6 +19,22 @@ export interface LinearAdapter {
    * `x` `[N, in]`, or null when the adapter does not target that module.
    */
   delta(path: string, x: tf.Tensor2D, ctx: AdapterContext): tf.Tensor2D | null;
+  /**
+   * Optional: the update of module `path` as `scaling · B A` when it is exactly that in this
+   * call (no dropout), so a backend may compute the base product and the update in one fused
+   * kernel; null when the adapter does not target `path` or the call needs {@link delta}.
+   */
+  lowRank?(path: string, ctx: AdapterContext): LowRankUpdate | null;
+}
+
+/** A low-rank update `scaling · B A` of a linear module (LoRA's). */
+export interface LowRankUpdate {
+  /** [r, in]. */
+  readonly A: tf.Tensor;
+  /** [out, r]. */
+  readonly B: tf.Tensor;
+  /** What B A x is multiplied by. */
+  readonly scaling: number;
 }
 
 /** Per-call context handed to adapters. */
@@ -42,8 +58,15 @@ export function linear(
   const w = need(p, `${path}.weight`); // [out, in]
   const lead = x.shape.slice(0, -1);
   const x2 = tf.reshape(x, [-1, x.shape[x.shape.length - 1]!]) as tf.Tensor2D; // [N, in]
-  let y: tf.Tensor = tf.matMul(x2, w as tf.Tensor2D, false, true); // [N, out]
   const b = p[`${path}.bias`];
+  // One adapter with a plain low-rank update on a frozen weight: one fused kernel.
+  const lr = adapters.length === 1 ? adapters[0]!.lowRank?.(path, ctx) : null;
+  if (lr && !(w instanceof tf.Variable) && fused.available("loraLinear")) {
+    let y = fused.loraLinear(x2, w, lr.A, lr.B, lr.scaling); // [N, out]
+    if (b) y = tf.add(y, b);
+    return tf.reshape(y, [...lead, w.shape[0]!]);
+  }
+  let y: tf.Tensor = tf.matMul(x2, w as tf.Tensor2D, false, true); // [N, out]
   if (b) y = tf.add(y, b);
   for (const a of adapters) {
     const d = a.delta(path, x2, ctx);

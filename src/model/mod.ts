@@ -18,7 +18,7 @@
 export * from "./errors.ts";
 export * from "./config.ts";
 export * from "./params.ts";
-export type { AdapterContext, LinearAdapter } from "./layers.ts";
+export type { AdapterContext, LinearAdapter, LowRankUpdate } from "./layers.ts";
 export * from "./forward.ts";
 export { ROPE_TYPES, ropeFrequencies, type RopeScaling } from "./rope.ts";
 export { attentionBias } from "./mask.ts";
