@@ -11,6 +11,10 @@
 import { Data, Effect } from "effect";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { sha256Hex } from "../io/hash.ts";
+import { SafetensorsInvalid } from "../io/errors.ts";
+import { parseSafetensors, type Safetensors, serializeSafetensors } from "../io/safetensors.ts";
+import { attemptIO } from "../io/fs.ts";
+import type { IOFailed } from "../io/errors.ts";
 import {
   MAX_CONFIG_JSON_BYTES,
   MAX_SAFETENSORS_BYTES,
@@ -55,35 +59,26 @@ export interface SavedModerationConfig extends ModerationConfig {
   readonly holdout?: ModerationMetrics;
 }
 
-/** Encode weights in the safetensors layout; returns the file bytes and the data section. */
+/** The data section of a safetensors file (what the checksum covers). */
+function dataSection(file: Uint8Array): Uint8Array {
+  const headLen = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
+  return file.subarray(8 + headLen);
+}
+
+/**
+ * Encode weights with the project's safetensors writer, in the layout the saved judges have
+ * always had (w1, b1, w2, b2); returns the file bytes and the data section.
+ */
 export function encodeSafetensors(
   config: ModerationConfig,
   weights: ModerationWeights,
 ): { file: Uint8Array; data: Uint8Array } {
   const shapes = weightShapes(config);
-  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
-  let offset = 0;
-  for (const name of NAMES) {
-    const bytes = weights[name].length * 4;
-    header[name] = { dtype: "F32", shape: shapes[name], data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8); // the format pads the header to 8 bytes
-  const head = new TextEncoder().encode(json);
-  const file = new Uint8Array(8 + head.length + offset);
-  new DataView(file.buffer).setBigUint64(0, BigInt(head.length), true);
-  file.set(head, 8);
-  const data = file.subarray(8 + head.length);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let at = 0;
-  for (const name of NAMES) {
-    for (const v of weights[name]) {
-      view.setFloat32(at, v, true);
-      at += 4;
-    }
-  }
-  return { file, data };
+  const tensors = Object.fromEntries(
+    NAMES.map((n) => [n, { shape: shapes[n], data: weights[n] }]),
+  );
+  const file = serializeSafetensors(tensors, { format: "pt" }, NAMES);
+  return { file, data: dataSection(file) };
 }
 
 /**
@@ -98,8 +93,8 @@ export function saveModerationClassifier(
   dir: string,
   model: ModerationClassifier,
   holdout?: ModerationMetrics,
-): Effect.Effect<void> {
-  return Effect.promise(async () => {
+): Effect.Effect<void, IOFailed> {
+  return attemptIO(dir, "save the classifier to", async () => {
     await Deno.mkdir(dir, { recursive: true });
     const { file, data } = encodeSafetensors(model.config, model.weights);
     const saved: SavedModerationConfig = {
@@ -148,42 +143,33 @@ function decodeSafetensors(
 ): { weights: ModerationWeights; data: Uint8Array } | ClassifierCorrupt {
   const bad = (field: string, expected: string, found: string) =>
     new ClassifierCorrupt({ file, field, expected, found });
-  if (bytes.length < 8) return bad("(header length)", "at least 8 bytes", `${bytes.length}`);
-  const headLen = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  if (headLen > bytes.length - 8) {
-    return bad("(header length)", `at most ${bytes.length - 8}`, `${headLen}`);
-  }
-  let header: Record<string, { dtype?: unknown; shape?: unknown; data_offsets?: unknown }>;
+  let parsed: Safetensors;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headLen)));
+    parsed = parseSafetensors(bytes, file);
   } catch (e) {
-    return bad("(header)", "valid JSON", e instanceof Error ? e.message : String(e));
+    return e instanceof SafetensorsInvalid
+      ? bad(e.tensor ?? "(header)", e.expected ?? "a valid safetensors file", e.detail)
+      : bad("(file)", "a valid safetensors file", e instanceof Error ? e.message : String(e));
   }
-  const data = bytes.subarray(8 + headLen);
   const shapes = weightShapes(config);
-  const out: Partial<Record<keyof ModerationWeights, Float32Array>> = {};
-  for (const name of NAMES) {
-    const t = header[name];
+  const take = (name: keyof ModerationWeights): Float32Array | ClassifierCorrupt => {
+    const t = parsed.tensors.get(name);
     if (!t) return bad(name, "a tensor entry", "none");
     if (t.dtype !== "F32") return bad(`${name}.dtype`, "F32", JSON.stringify(t.dtype));
     if (JSON.stringify(t.shape) !== JSON.stringify(shapes[name])) {
       return bad(`${name}.shape`, JSON.stringify(shapes[name]), JSON.stringify(t.shape));
     }
-    const [start, end] = Array.isArray(t.data_offsets) ? t.data_offsets as number[] : [];
-    const count = shapes[name].reduce((a, b) => a * b, 1);
-    if (
-      start === undefined || end === undefined || end - start !== count * 4 || end > data.length
-    ) {
-      return bad(
-        `${name}.data_offsets`,
-        `${count * 4} bytes within ${data.length}`,
-        `${start}..${end}`,
-      );
-    }
-    const view = new DataView(data.buffer, data.byteOffset + start, count * 4);
-    out[name] = Float32Array.from({ length: count }, (_, i) => view.getFloat32(i * 4, true));
-  }
-  return { weights: out as ModerationWeights, data };
+    return t.data;
+  };
+  const w1 = take("w1");
+  if (w1 instanceof ClassifierCorrupt) return w1;
+  const b1 = take("b1");
+  if (b1 instanceof ClassifierCorrupt) return b1;
+  const w2 = take("w2");
+  if (w2 instanceof ClassifierCorrupt) return w2;
+  const b2 = take("b2");
+  if (b2 instanceof ClassifierCorrupt) return b2;
+  return { weights: { w1, b1, w2, b2 }, data: dataSection(bytes) };
 }
 
 /**
@@ -227,6 +213,7 @@ export function loadModerationClassifier(
     );
     const decoded = decodeSafetensors(bytes, saved, weightsPath);
     if (decoded instanceof ClassifierCorrupt) return yield* decoded;
+    // A checksum of bytes in memory: cannot fail.
     const sum = yield* Effect.promise(() => sha256Hex(decoded.data));
     if (sum !== saved.sha256) {
       return yield* new ClassifierCorrupt({

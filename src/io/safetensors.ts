@@ -197,14 +197,19 @@ export function findNonFinite(data: Float32Array): NonFinite | null {
 }
 
 /**
- * Serialise tensors as F32 safetensors: keys sorted, data contiguous in key order, header
- * padded with spaces to a multiple of 8 bytes.
+ * Serialise tensors as F32 safetensors: keys sorted (or in `order`, for a layout another
+ * writer fixed), data contiguous in key order, header padded with spaces to a multiple of 8
+ * bytes.
  */
 export function serializeSafetensors(
   tensors: Readonly<Record<string, TensorData>>,
   metadata?: Readonly<Record<string, string>>,
+  order?: readonly string[],
 ): Uint8Array {
-  const names = Object.keys(tensors).sort();
+  const names = order ? [...order] : Object.keys(tensors).sort();
+  if (order && (names.length !== Object.keys(tensors).length || names.some((n) => !tensors[n]))) {
+    throw new Error(`serializeSafetensors: order [${names}] does not list every tensor once`);
+  }
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = { ...metadata };
   let offset = 0;
