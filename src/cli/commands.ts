@@ -139,6 +139,7 @@ export const COMMANDS: readonly CliCommand[] = [
     summary: "list every tensor backend and whether it can start here",
     needsBackend: false,
     run: () =>
+      // probeAll catches each probe's failure and reports it as unavailable.
       Effect.promise(async () => {
         const report = await probeAll();
         console.log(

@@ -34,7 +34,7 @@ function structureError(line: number, expected: string, found: string): Structur
 
 /** Is `e` a structural error from these readers? */
 export function isStructureError(e: unknown): e is StructureError {
-  return typeof e === "object" && e !== null && (e as StructureError).structure === true;
+  return typeof e === "object" && e !== null && "structure" in e && e.structure === true;
 }
 
 const SPECIAL_IN_STRING = /["\\]/g;

@@ -144,6 +144,7 @@ export function classifierJudge(model: ModerationClassifier): Judge {
     name: "classifier",
     graded: true,
     judge: (items: readonly JudgeItem[]) =>
+      // Tensor arithmetic on checked weights: a failure is a backend defect.
       Effect.promise(async () => {
         const probs = await predictProbabilities(
           model,

@@ -351,6 +351,7 @@ export function trainModerationClassifier(
     const features = train.map((r) => featurize(rowText(r), o.featureDim));
     const targets = moderationTargets(train, categories, fallbackCategory);
     const rng = seededRng(o.seed);
+    // Training and measuring are tensor arithmetic on checked rows: a failure is a defect.
     const { classifier, lossPerEpoch } = yield* Effect.promise(() =>
       fit(config, features, targets, o, opts.onEpoch, rng)
     );

@@ -296,6 +296,7 @@ function httpJudgeWithKey(config: HttpJudgeConfig, key: string | undefined): Jud
     Effect.gen(function* () {
       for (let attempt = 1;; attempt++) {
         yield* slot;
+        // postOnce never rejects: a timeout or a network failure is an outcome, typed below.
         const o = yield* Effect.promise((signal) => postOnce(url, payload, key, timeoutMs, signal));
         if (o.kind === "ok") return o.body;
         const error: JudgeError = o.kind === "timeout"

@@ -13,6 +13,8 @@
  * @module
  */
 import { Effect } from "effect";
+import { attemptIO } from "../io/fs.ts";
+import type { IOFailed } from "../io/errors.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { parseSafetensors, serializeSafetensors, type TensorData } from "../io/safetensors.ts";
 import { sha256Hex } from "../io/hash.ts";
@@ -112,8 +114,8 @@ export function saveLinearJudge(
   model: LinearJudgeModel,
   kind: LinearKind,
   extra: { readonly trainedOn?: TrainingProvenance; readonly measured?: JudgeMeasurement } = {},
-): Effect.Effect<SavedLinearConfig> {
-  return Effect.promise(async () => {
+): Effect.Effect<SavedLinearConfig, IOFailed> {
+  return attemptIO(dir, "save the judge to", async () => {
     await Deno.mkdir(dir, { recursive: true });
     const weights = serializeSafetensors(tensors(model), { format: LINEAR_FORMAT });
     const vocab = new TextEncoder().encode(

@@ -22,6 +22,8 @@ import {
   summariseLabelled,
 } from "../eval/mod.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { attemptIO } from "../io/fs.ts";
+import type { IOFailed } from "../io/errors.ts";
 import { type JudgeSpec, judgeSpecOf, openJudge, parseJudgeSpec } from "../pipeline/mod.ts";
 import {
   foldSummary,
@@ -58,8 +60,8 @@ export function labelledRows(cfg: ExperimentConfig) {
 }
 
 /** Write `judge-report.json` and `judge-report.md` into `dir`. */
-export function writeJudgeReport(dir: string, report: JudgeReport) {
-  return Effect.promise(async () => {
+export function writeJudgeReport(dir: string, report: JudgeReport): Effect.Effect<void, IOFailed> {
+  return attemptIO(dir, "write the judge report to", async () => {
     await writeFileAtomic(`${dir}/judge-report.json`, reportJsonText(report));
     await writeFileAtomic(`${dir}/judge-report.md`, renderJudgeReport(report));
   });
@@ -108,7 +110,12 @@ export function judgeEval(cfg: ExperimentConfig, runDir: string) {
   return Effect.gen(function* () {
     const specs = yield* Effect.try({
       try: () => judgeSpecs(cfg),
-      catch: (e) => e as ConfigInvalid,
+      catch: (e) =>
+        e instanceof ConfigInvalid ? e : new ConfigInvalid({
+          path: "judges.compare",
+          source: "flags and config",
+          detail: e instanceof Error ? e.message : String(e),
+        }),
     });
     const k = cfg.judges.folds;
     if (k === 1) {
@@ -132,6 +139,7 @@ export function judgeEval(cfg: ExperimentConfig, runDir: string) {
       let graded: boolean;
       if (isTrainedPerFold(spec, k)) {
         const kind = spec.kind as "classifier" | "tfidf";
+        // In memory (a text checksum): nothing here can fail but a defect.
         card = yield* Effect.promise(() => foldTrainedCard(kind, k, cfg.judges.threshold));
         verdicts = yield* trainedVerdicts(kind, rows, fold, k, cfg.seed, cfg.judges.threshold);
         graded = isGraded({ graded: true }, verdicts);
@@ -200,7 +208,7 @@ export function judgeEval(cfg: ExperimentConfig, runDir: string) {
       ? { ...report, answers: yield* answersSection(cfg, specs) }
       : report;
     if (k >= 2 && rows.length > 0) {
-      yield* Effect.promise(() =>
+      yield* attemptIO(`${runDir}/folds.json`, "write", () =>
         writeFileAtomic(
           `${runDir}/folds.json`,
           JSON.stringify({
@@ -208,8 +216,7 @@ export function judgeEval(cfg: ExperimentConfig, runDir: string) {
             seed: cfg.seed,
             rows: rows.map((r, i) => ({ file: r.file, line: r.line, fold: fold[i] })),
           }) + "\n",
-        )
-      );
+        ));
     }
     yield* writeJudgeReport(runDir, withAnswers);
     return summaryLines(withAnswers);

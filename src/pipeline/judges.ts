@@ -148,9 +148,10 @@ function openFolder(kind: "classifier" | "tfidf", dir: string) {
         });
       }
       const model = yield* loadModerationClassifier(dir).pipe(Effect.mapError(invalid));
-      const weights = yield* Effect.promise(() =>
-        Deno.readTextFile(`${dir}/config.json`).then((t) => JSON.parse(t).sha256 as string)
-      );
+      const weights = yield* Effect.tryPromise({
+        try: () => Deno.readTextFile(`${dir}/config.json`).then((t) => JSON.parse(t).sha256),
+        catch: (e) => invalid(e),
+      }).pipe(Effect.map(String));
       const embedded = dir === EMBEDDED_JUDGE_DIR;
       const card: JudgeCard = {
         name: embedded ? "classifier (embedded)" : "classifier",
@@ -174,6 +175,7 @@ function openFolder(kind: "classifier" | "tfidf", dir: string) {
     if (format === "lisa-tfidf-judge/1") {
       const { model, saved } = yield* loadLinearJudge(dir).pipe(Effect.mapError(invalid));
       const version = shortSha(
+        // A checksum of bytes in memory: cannot fail.
         yield* Effect.promise(() =>
           sha256Hex(new TextEncoder().encode(saved.weightsSha256 + saved.vocabularySha256))
         ),
@@ -217,6 +219,7 @@ export function openJudge(
 ): Effect.Effect<Judge, AssetInvalid | JudgeError> {
   switch (spec.kind) {
     case "keyword":
+      // Built in: only a checksum of its rules is computed, which cannot fail.
       return Effect.promise(async (): Promise<Judge> => {
         const card: JudgeCard = {
           name: "keyword",

@@ -117,6 +117,7 @@ export function tVaccine(options: TVaccineOptions = {}): Method {
         const { problem, step } = ctx;
         if (unread && held) {
           const h = held;
+          // A failed download is a backend defect.
           const [w, c] = yield* Effect.promise(() =>
             Promise.all([h.weights.data(), h.chosen.data()])
           );
