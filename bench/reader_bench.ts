@@ -11,13 +11,10 @@
  * @module
  */
 import { readLines } from "../src/data/mod.ts";
+import { benchFlags } from "./_flags.ts";
 
 const MiB = 2 ** 20;
-
-function flag(name: string, fallback: string): string {
-  const hit = Deno.args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-}
+const flags = benchFlags("reader_bench", { values: ["sizes", "big"], switches: [] });
 
 /** The reader this project used before: quadratic in the length of one line. */
 async function* previousReader(path: string): AsyncGenerator<string> {
@@ -69,8 +66,8 @@ async function lineFile(mib: number): Promise<string> {
   return path;
 }
 
-const sizes = flag("sizes", "4,8,16").split(",").map(Number);
-const big = Number(flag("big", "50"));
+const sizes = (flags.get("sizes") ?? "4,8,16").split(",").map(Number);
+const big = Number(flags.get("big") ?? "50");
 interface Row {
   readonly mib: number;
   readonly floorSeconds: number;
