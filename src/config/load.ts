@@ -10,6 +10,7 @@ import { ConfigInvalid } from "./errors.ts";
 import { CONFIG_FIELDS } from "./fields.ts";
 import { EMBEDDED_DATA_SIZES, EMBEDDED_PRESET } from "./presets.ts";
 import { DEFAULT_CONFIG, ExperimentConfig } from "./schema.ts";
+import { METHODS } from "../train/methods/registry.ts";
 import { urlCredentialParts } from "./secrets.ts";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -130,14 +131,16 @@ export function checkCrossField(cfg: ExperimentConfig, source: string): void {
     });
   }
   const m = cfg.method;
-  if ((m.name === "lisa" || m.name === "bso") && m.alignmentSteps + m.finetuneSteps === 0) {
+  // K1:K2 rules hold for every method that alternates states (the registry says which).
+  const bistate = METHODS[m.name].bistate;
+  if (bistate && m.alignmentSteps + m.finetuneSteps === 0) {
     throw new ConfigInvalid({
       path: "method.alignmentSteps",
       source,
       detail: `${m.name} needs alignmentSteps + finetuneSteps > 0 (found 0 + 0)`,
     });
   }
-  if ((m.name === "lisa" || m.name === "bso") && m.finetuneSteps === 0) {
+  if (bistate && m.finetuneSteps === 0) {
     throw new ConfigInvalid({
       path: "method.finetuneSteps",
       source,
