@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { tf } from "../backends/mod.ts";
 import { classifierJudge, type ModerationClassifier } from "../src/eval/classifier.ts";
-import { parseModerationJsonl, readModerationJsonl } from "../src/eval/classifier_data.ts";
 import { loadModerationClassifier, saveModerationClassifier } from "../src/eval/classifier_io.ts";
 import { moderationTargets, trainModerationClassifier } from "../src/eval/classifier_train.ts";
 import { BEAVERTAILS_CATEGORIES } from "../src/eval/judge.ts";
+import { readLabelledFile } from "../src/eval/labelled.ts";
 import { harmfulScore } from "../src/eval/metrics.ts";
 import {
   leakedTensors,
@@ -18,22 +18,24 @@ import {
 
 const SMALL = { featureDim: 2048, hidden: 16, epochs: 8, seed: 1 } as const;
 
-Deno.test("moderation rows: parse errors name file, line and field", async () => {
+Deno.test("moderation rows: the one labelled reader names file, line and nested field", async () => {
   const good = '{"prompt":"a","response":"b","category":{"x":true},"is_safe":false}';
-  const rows = await Effect.runPromise(parseModerationJsonl(`${good}\n\n${good}\n`, "f.jsonl"));
-  assert.equal(rows.length, 2);
-  assert.equal(rows[0]!.isSafe, false);
   const bad = '{"prompt":"a","response":"b","category":{"x":"yes"},"is_safe":false}';
-  const err = await Effect.runPromise(
-    Effect.flip(parseModerationJsonl(`${good}\n${bad}`, "f.jsonl")),
-  );
-  assert.equal(err._tag, "ModerationDataInvalid");
-  assert.match(
-    err.message,
-    /^f\.jsonl:2: field 'category\.x' expected a boolean, found string "yes"/,
-  );
-  const broken = await Effect.runPromise(Effect.flip(parseModerationJsonl("{oops", "g.jsonl")));
-  assert.match(broken.message, /g\.jsonl:1: field '\(row\)' expected valid JSON/);
+  const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+  try {
+    await Deno.writeTextFile(path, `${good}\n\n${good}\n`);
+    const rows = await Effect.runPromise(readLabelledFile(path));
+    assert.deepEqual(rows.map((r) => [r.isSafe, r.line, r.category]), [
+      [false, 1, { x: true }],
+      [false, 3, { x: true }],
+    ]);
+    await Deno.writeTextFile(path, `${good}\n${bad}\n`);
+    const err = await Effect.runPromise(Effect.flip(readLabelledFile(path)));
+    assert.equal(err._tag, "DataInvalid");
+    assert.match(err.message, new RegExp(`${path}:2: .*category.*x.*expected .*boolean.*"yes"`));
+  } finally {
+    await Deno.remove(path);
+  }
 });
 
 Deno.test("targets: a harmful row with no category gets the fallback category", () => {
@@ -53,8 +55,8 @@ Deno.test({
   fn: async () => {
     const dir = sharedData("beavertails")!;
     const rows = [
-      ...await Effect.runPromise(readModerationJsonl(`${dir}/unsafe.jsonl`)),
-      ...await Effect.runPromise(readModerationJsonl(`${dir}/safe.jsonl`)),
+      ...await Effect.runPromise(readLabelledFile(`${dir}/unsafe.jsonl`)),
+      ...await Effect.runPromise(readLabelledFile(`${dir}/safe.jsonl`)),
     ];
     for (const backend of await testBackends()) {
       await useBackend(backend);
