@@ -147,6 +147,17 @@ Deno.test("sweep: alignment x fine-tuning x repair, one fine-tuning per cell for
     report.runs.map((r: { method: string }) => r.method),
     ["sft", "sft+antidote", "vaccine+sft", "vaccine+sft+antidote"],
   );
+  // Each row carries the seconds of the alignment behind it (shared by the cells of one
+  // aligned model) and of its own fine-tuning plus repair.
+  const secs = report.runs.map((r: { alignSeconds: number; trainSeconds: number }) => r);
+  assert.ok(
+    secs.every((r: { alignSeconds: number; trainSeconds: number }) =>
+      r.alignSeconds > 0 && r.trainSeconds > 0
+    ),
+  );
+  assert.equal(secs[0].alignSeconds, secs[1].alignSeconds);
+  assert.equal(secs[2].alignSeconds, secs[3].alignSeconds);
+  assert.ok(secs[1].trainSeconds >= secs[0].trainSeconds, "the repair's seconds are added");
   for (const label of ["vaccine+sft+antidote", "sft+antidote"]) {
     assert.match(text, new RegExp(label.replaceAll("+", "\\+")));
   }

@@ -21,11 +21,15 @@ export async function readJsonl<T>(path: string): Promise<T[]> {
   }
 }
 
-/** The report record of one evaluated model; `trainDir` holds its `log.jsonl`/`drift.jsonl`. */
+/**
+ * The report record of one evaluated model; `trainDir` holds its `log.jsonl`/`drift.jsonl`,
+ * `alignSeconds` the alignment stage's seconds when the model was tuned from its result.
+ */
 export async function runResult(
   cfg: ExperimentConfig,
   r: ModelRow,
   trainDir: string | null,
+  alignSeconds?: number,
 ): Promise<RunResult> {
   const method = r.method ?? r.label;
   const spec = isMethodName(method) ? methodSpec(method) : null;
@@ -64,6 +68,8 @@ export async function runResult(
       }
       : {}),
     ...(r.harmfulN !== undefined ? { harmfulN: r.harmfulN, taskN: r.taskN } : {}),
+    ...(alignSeconds === undefined ? {} : { alignSeconds }),
+    trainSeconds: r.trainSeconds + (r.repairSeconds ?? 0),
     steps,
     drift,
   };

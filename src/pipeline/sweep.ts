@@ -186,9 +186,10 @@ export function runSweep(
         const needAlign = cfg.alignment.enabled &&
           mine.some((c) => methodSpec(c.method).needsAlignedModel);
         yield* Effect.scoped(Effect.gen(function* () {
-          const aligned = needAlign
-            ? (yield* alignPhase(cellConfig(cfg, mine[0]!), lm, ds, base)).aligned
-            : lm.params;
+          const phase = needAlign
+            ? yield* alignPhase(cellConfig(cfg, mine[0]!), lm, ds, base)
+            : null;
+          const aligned = phase ? phase.aligned : lm.params;
           for (const c of mine) {
             const cc = cellConfig(cfg, c);
             const cdir = `${base}/${cellName(c)}`;
@@ -211,7 +212,7 @@ export function runSweep(
                 yield* attemptIO(
                   cdir,
                   "read the training logs of",
-                  () => runResult(cc, row, `${cdir}/train`),
+                  () => runResult(cc, row, `${cdir}/train`, onBase ? 0 : phase?.train.seconds),
                 ),
               );
             }

@@ -53,8 +53,20 @@ export function sweepValue(
   return v === "K1:K2" ? `${r.K1}:${r.K2}` : String(r[v]);
 }
 
+/** Runs that share every setting but the seed, in the order of each group's first run. */
+export function groupRuns(runs: readonly RunResult[]): RunResult[][] {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    const key = JSON.stringify([r.method, r.task, r.p, r.n, r.rho, r.K1, r.K2]);
+    const list = groups.get(key);
+    if (list) list.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()];
+}
+
 /**
- * Group runs by every setting except the seed; groups keep the order of their first run.
+ * Group runs by every setting except the seed ({@link groupRuns}) and summarise each group.
  *
  * @example
  * ```ts
@@ -63,14 +75,7 @@ export function sweepValue(
  * ```
  */
 export function aggregateRuns(runs: readonly RunResult[]): AggregateRow[] {
-  const groups = new Map<string, RunResult[]>();
-  for (const r of runs) {
-    const key = JSON.stringify([r.method, r.task, r.p, r.n, r.rho, r.K1, r.K2]);
-    const list = groups.get(key);
-    if (list) list.push(r);
-    else groups.set(key, [r]);
-  }
-  return [...groups.values()].map((g) => {
+  return groupRuns(runs).map((g) => {
     const first = g[0]!;
     return {
       method: first.method,

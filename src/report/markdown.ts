@@ -11,6 +11,7 @@ import {
   sweepValue,
   varyingSettings,
 } from "./aggregate.ts";
+import { seedSection } from "./seeds.ts";
 import { judgeCardMarkdown } from "./judge_card.ts";
 import type { ReportInput, SweepVariable } from "./types.ts";
 
@@ -105,6 +106,7 @@ export function renderMarkdown(input: ReportInput): string {
   );
   for (const note of input.notes ?? []) parts.push(`> ${note}`, "");
   parts.push("## Summary", "", summaryTable(rows), "");
+  parts.push(...seedSection(input.runs));
   parts.push(...judgeCardMarkdown(input.judgeCard, input.judge));
   if (input.sweep) {
     parts.push(`## Harmful score against ${input.sweep}`, "", sweepTable(rows, input.sweep, "HS"));

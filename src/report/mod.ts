@@ -15,4 +15,5 @@ export * from "./aggregate.ts";
 export * from "./charts.ts";
 export * from "./html.ts";
 export * from "./markdown.ts";
+export * from "./seeds.ts";
 export * from "./write.ts";

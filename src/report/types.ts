@@ -79,6 +79,10 @@ export interface RunResult {
   readonly harmfulN?: number;
   /** Task prompts answered (for the FA interval). */
   readonly taskN?: number;
+  /** Wall-clock seconds of the alignment stage behind the model (0 when it has none). */
+  readonly alignSeconds?: number;
+  /** Wall-clock seconds of the fine-tuning stage plus the repair, when there is one. */
+  readonly trainSeconds?: number;
   /** Loss per optimizer step. */
   readonly steps?: readonly StepLog[];
   /** Drift per switch. */
