@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { tf } from "../backends/mod.ts";
 import { generate, generateText } from "../src/generate/mod.ts";
-import { disposeParams, initParams, tinyModelConfig } from "../src/model/mod.ts";
+import {
+  createKvCache,
+  disposeKvCache,
+  disposeParams,
+  forward,
+  initParams,
+  tinyModelConfig,
+} from "../src/model/mod.ts";
 import { tokenizerFromJson, trainBpeTokenizer } from "../src/tokenizer/mod.ts";
 import { leakedTensors, testBackends, useBackend } from "./_helpers.ts";
 
@@ -38,6 +45,42 @@ for (const backend of backends) {
       await generate(cfg, p, batch, { ...opts, useCache: false, temperature: 1, seed: 3 });
     });
     assert.equal(leaked, 0);
+    disposeParams(p);
+  });
+
+  Deno.test(`forward[${backend}]: host mask rows == mask tensor, prompt and cached step, sliding layer`, async () => {
+    await useBackend(backend);
+    const sc = {
+      ...cfg,
+      slidingWindow: 3,
+      layerTypes: ["full_attention", "sliding_attention"] as const,
+    };
+    const p = initParams(sc, 5, { std: 0.5 });
+    const run = async (host: boolean) => {
+      const cache = createKvCache(sc, 8);
+      const shapes: number[][] = [];
+      const hiddenHook = (_: number, h: tf.Tensor) => (shapes.push(h.shape), h);
+      const step = (ids: number[][], mask: number[][]) =>
+        tf.tidy(() => {
+          const m = host
+            ? { hostMask: mask }
+            : { attentionMask: tf.tensor2d(mask, undefined, "int32") };
+          const t = tf.tensor2d(ids, undefined, "int32");
+          return forward(sc, p, t, { ...m, cache, lastOnly: true, hiddenHook });
+        });
+      const first = step(batch.inputIds, batch.attentionMask); // [B, 1, V]
+      const next = step([[11], [12]], batch.attentionMask.map((r) => [...r, 1])); // [B, 1, V]
+      const out = [first.shape, await first.data(), await next.data()] as const;
+      tf.dispose([first, next]);
+      disposeKvCache(cache);
+      return { out, shapes };
+    };
+    const host = await run(true);
+    const tensor = await run(false);
+    assert.deepEqual(host.out[0], [2, 1, 48]);
+    assert.deepEqual(host.out, tensor.out);
+    assert.deepEqual(host.shapes, tensor.shapes);
+    assert.deepEqual(host.shapes[0], [2, 5, 16]); // the hook sees [B, T, C]
     disposeParams(p);
   });
 

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { initBackend, tf } from "../backends/mod.ts";
 import {
   attentionBias,
+  attentionBiasValues,
   type ModelConfig,
   ModelConfigInvalid,
   parseModelConfig,
@@ -193,6 +194,18 @@ Deno.test("attention bias: a window of w lets query i see keys i-w+1..i, padding
   assert.deepEqual(seen(2), [false, false, true, true, false]);
   assert.deepEqual(seen(3), [false, false, false, true, true]);
   b.dispose();
+});
+
+Deno.test("attention bias on the host: the same values as the tensor ops, padding, window and past", async () => {
+  const rows = [[0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1]];
+  for (const [t, past, window] of [[6, 0, null], [1, 5, null], [3, 3, 2], [1, 5, 3]] as const) {
+    const mask = rows.map((r) => r.slice(0, past + t));
+    const m = tf.tensor2d(mask, undefined, "int32");
+    const b = attentionBias(t, past, m, window);
+    assert.deepEqual(b.shape, [3, 1, t, past + t]);
+    assert.deepEqual(attentionBiasValues(t, past, mask, window), await b.data());
+    tf.dispose([m, b]);
+  }
 });
 
 Deno.test("configs written back: RoPE and sliding settings survive, the embedded config is unchanged", async () => {

@@ -113,11 +113,13 @@ export async function generate(
     for (let step = 0; step < opts.maxNewTokens && done.some((d) => !d); step++) {
       const feed = cache && step > 0 ? seqs.map((s) => [s[s.length - 1]!]) : seqs;
       const logits = tf.tidy(() => {
-        const ids = tf.tensor2d(feed, [b, feed[0]!.length], "int32"); // [B, T]
-        const am = tf.tensor2d(mask, [b, mask[0]!.length], "int32"); // [B, S]
+        const t = feed[0]!.length;
+        const flat = new Int32Array(b * t);
+        feed.forEach((row, r) => flat.set(row, r * t));
+        const ids = tf.tensor2d(flat, [b, t], "int32"); // [B, T]
         const l = forward(c, p, ids, {
           ...fwdOpts,
-          attentionMask: am,
+          hostMask: mask,
           lastOnly: true,
           ...(cache ? { cache } : {}),
         }); // [B, 1, V]

@@ -18,7 +18,7 @@ import {
   rmsNorm,
   ropeHeads,
 } from "./layers.ts";
-import { attentionBias } from "./mask.ts";
+import { attentionBias, attentionBiasValues } from "./mask.ts";
 import { ropeTables } from "./rope.ts";
 import { lmHead, need, type Params } from "./params.ts";
 
@@ -63,8 +63,8 @@ function cacheAppend(
   }
   if (inPlace) {
     const layer = old ?? {
-      k: tf.keep(tf.zeros([b, kvh, cache.capacity, d])), // [B, KVH, cap, D]
-      v: tf.keep(tf.zeros([b, kvh, cache.capacity, d])), // [B, KVH, cap, D]
+      k: tf.keep(tf.fill([b, kvh, cache.capacity, d], 0)), // [B, KVH, cap, D]
+      v: tf.keep(tf.fill([b, kvh, cache.capacity, d], 0)), // [B, KVH, cap, D]
     };
     fused.writeRows(layer.k, k, past);
     fused.writeRows(layer.v, v, past);
@@ -96,6 +96,12 @@ export interface ForwardOptions {
   readonly adapters?: readonly LinearAdapter[];
   /** [B, S] 1 for real tokens, 0 for padding; S = cached + new positions. */
   readonly attentionMask?: tf.Tensor;
+  /**
+   * The same mask as host rows `[B][S]` (then `attentionMask` is not needed): position ids and
+   * attention biases are built on the host, one tensor each, instead of with a dozen ops, which
+   * is most of a decoding step's fixed cost outside the layers.
+   */
+  readonly hostMask?: readonly (readonly number[])[];
   /** Called with each layer's output h [B, T, C]; its return value replaces h. */
   readonly hiddenHook?: (layer: number, h: tf.Tensor) => tf.Tensor;
   /** KV cache for incremental decoding (updated in place). */
@@ -111,6 +117,19 @@ export interface ForwardOptions {
    * then [N, V] (the final norm and LM head run on those rows only).
    */
   readonly rows?: tf.Tensor;
+}
+
+/** {@link positionIds} from host mask rows, as one tensor. */
+function hostPositionIds(t: number, past: number, mask: readonly (readonly number[])[]): tf.Tensor {
+  const out = new Int32Array(mask.length * t);
+  mask.forEach((row, b) => {
+    let seen = 0;
+    for (let j = 0; j < past + t; j++) {
+      seen += row[j] ? 1 : 0;
+      if (j >= past) out[b * t + j - past] = Math.max(0, seen - 1);
+    }
+  });
+  return tf.tensor2d(out, [mask.length, t], "int32");
 }
 
 /** Position ids [B, T] for the new tokens: count of real tokens before each one. */
@@ -144,40 +163,60 @@ export function forward(
   const cache = opts.cache;
   const past = cache?.length ?? 0;
   const mask = opts.attentionMask;
-  if (mask && mask.shape[1] !== past + t) {
+  const host = opts.hostMask;
+  const covered = host ? host[0]?.length : mask?.shape[1];
+  if (covered !== undefined && covered !== past + t) {
     throw new Error(
-      `attentionMask covers ${mask.shape[1]} positions, expected cached + new = ${past + t}`,
+      `attentionMask covers ${covered} positions, expected cached + new = ${past + t}`,
     );
   }
+  if (host && host.length !== b) {
+    throw new Error(`hostMask has ${host.length} rows for a batch of ${b}`);
+  }
+  const biasOf = (window: number | null) =>
+    host
+      ? tf.tensor4d(attentionBiasValues(t, past, host, window), [b, 1, t, past + t])
+      : attentionBias(t, past, mask, window); // [B, 1, T, S]
   // The longest row is unpadded, so the largest position id is past + t - 1 (as transformers).
-  const [cos, sin] = ropeTables(c, positionIds(b, t, past, mask), past + t); // [B, 1, T, D]
-  const bias = attentionBias(t, past, mask); // [B, 1, T, S]
-  const slidingBias = c.slidingWindow === null
-    ? bias
-    : attentionBias(t, past, mask, c.slidingWindow); // [B, 1, T, S]
+  const positions = host ? hostPositionIds(t, past, host) : positionIds(b, t, past, mask); // [B, T]
+  const [cos, sin] = ropeTables(c, positions, past + t); // [B, 1, T, D]
+  const bias = biasOf(null); // [B, 1, T, S]
+  const slidingBias = c.slidingWindow === null ? bias : biasOf(c.slidingWindow); // [B, 1, T, S]
   const scale = 1 / Math.sqrt(c.headDim);
+  const hd = c.headDim;
+  // [B*T, n*D] → [B, n, T, D]; with one position the two layouts are the same memory.
   const heads = (x: tf.Tensor, n: number) =>
-    tf.transpose(tf.reshape(x, [b, t, n, c.headDim]), [0, 2, 1, 3]); // [B, n, T, D]
-  const rotated = (x: tf.Tensor, n: number) => ropeHeads(x, cos, sin, n, c.headDim); // [B, n, T, D]
+    t === 1
+      ? tf.reshape(x, [b, n, 1, hd])
+      : tf.transpose(tf.reshape(x, [b, t, n, hd]), [0, 2, 1, 3]);
+  const rotated = (x: tf.Tensor, n: number) => ropeHeads(x, cos, sin, n, hd); // [B*T, n*D] → [B, n, T, D]
+  const hook = opts.hiddenHook;
+  const rows3 = (x: tf.Tensor) => tf.reshape(x, [b, t, c.hiddenSize]); // [B, T, C]
 
-  let h = tf.gather(need(p, "model.embed_tokens.weight"), tf.cast(inputIds, "int32")); // [B, T, C]
+  // The residual stream stays [B*T, C] through the layers: the linears take it as it is.
+  const ids = tf.reshape(tf.cast(inputIds, "int32"), [b * t]); // [B*T]
+  let h = tf.gather(need(p, "model.embed_tokens.weight"), ids); // [B*T, C]
   for (let i = 0; i < c.numLayers; i++) {
     const pre = `model.layers.${i}`;
-    const x = rmsNorm(h, need(p, `${pre}.input_layernorm.weight`), c.rmsNormEps); // [B, T, C]
+    const x = rmsNorm(h, need(p, `${pre}.input_layernorm.weight`), c.rmsNormEps); // [B*T, C]
     const q = rotated(linear(p, i, "q_proj", x, adapters, ctx), c.numHeads); // [B, H, T, D]
     let k = rotated(linear(p, i, "k_proj", x, adapters, ctx), c.numKvHeads); // [B, KVH, T, D]
     let v = heads(linear(p, i, "v_proj", x, adapters, ctx), c.numKvHeads); // [B, KVH, T, D]
     if (cache) ({ k, v } = cacheAppend(cache, i, k, v, past)); // [B, KVH, S or capacity, D]
     const layerBias = c.layerTypes[i] === "sliding_attention" ? slidingBias : bias;
-    const merged = attention(q, k, v, layerBias, scale, true); // [B, T, H*D] (the bias is causal)
-    h = tf.add(h, linear(p, i, "o_proj", merged, adapters, ctx)); // [B, T, C]
-    const y = rmsNorm(h, need(p, `${pre}.post_attention_layernorm.weight`), c.rmsNormEps); // [B, T, C]
-    h = tf.add(h, mlp(p, i, y, adapters, ctx)); // [B, T, C]
-    if (opts.hiddenHook) h = opts.hiddenHook(i, h);
+    const merged = attention(q, k, v, layerBias, scale, true); // [B*T, H*D] (the bias is causal)
+    const attn = linear(p, i, "o_proj", merged, adapters, ctx); // [B*T, C]
+    h = tf.add(h, attn); // [B*T, C]
+    const y = rmsNorm(h, need(p, `${pre}.post_attention_layernorm.weight`), c.rmsNormEps); // [B*T, C]
+    h = tf.add(h, mlp(p, i, y, adapters, ctx)); // [B*T, C]
+    if (hook) h = tf.reshape(hook(i, rows3(h)), [b * t, c.hiddenSize]); // the hook sees [B, T, C]
   }
   if (cache) cache.length = past + t;
-  if (opts.lastOnly && !opts.rows) h = tf.slice(h, [0, t - 1, 0], [b, 1, c.hiddenSize]); // [B, 1, C]
-  return readOut(c, p, h, opts.rows);
+  if (opts.lastOnly && !opts.rows) {
+    const last = tf.tensor1d(Array.from({ length: b }, (_, r) => r * t + t - 1), "int32"); // [B]
+    return readOut(c, p, tf.reshape(tf.gather(h, last), [b, 1, c.hiddenSize]), undefined); // [B, 1, V]
+  }
+  return readOut(c, p, rows3(h), opts.rows);
 }
 
 /**

@@ -57,14 +57,16 @@ export function linear(
   const path = modulePath(layer, m);
   const w = need(p, `${path}.weight`); // [out, in]
   const lead = x.shape.slice(0, -1);
-  const x2 = tf.reshape(x, [-1, x.shape[x.shape.length - 1]!]) as tf.Tensor2D; // [N, in]
+  const flat = x.rank === 2; // already [N, in]: no reshapes
+  const x2 = (flat ? x : tf.reshape(x, [-1, x.shape[x.shape.length - 1]!])) as tf.Tensor2D; // [N, in]
+  const back = (y: tf.Tensor) => flat ? y : tf.reshape(y, [...lead, w.shape[0]!]);
   const b = p[`${path}.bias`];
   // One adapter with a plain low-rank update on a frozen weight: one fused kernel.
   const lr = adapters.length === 1 ? adapters[0]!.lowRank?.(path, ctx) : null;
   if (lr && !(w instanceof tf.Variable) && fused.available("loraLinear")) {
     let y = fused.loraLinear(x2, w, lr.A, lr.B, lr.scaling); // [N, out]
     if (b) y = tf.add(y, b);
-    return tf.reshape(y, [...lead, w.shape[0]!]);
+    return back(y);
   }
   let y: tf.Tensor = tf.matMul(x2, w as tf.Tensor2D, false, true); // [N, out]
   if (b) y = tf.add(y, b);
@@ -72,7 +74,7 @@ export function linear(
     const d = a.delta(path, x2, ctx);
     if (d) y = tf.add(y, d);
   }
-  return tf.reshape(y, [...lead, w.shape[0]!]);
+  return back(y);
 }
 
 /**
@@ -96,6 +98,7 @@ export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tens
 /**
  * Split a projection's output into heads and rotate them: x [B, T, n*D] → [B, n, T, D] with
  * rotary embeddings (cos/sin [B or 1, 1, T, D]). One fused kernel where the backend has it.
+ * (`x` may come flat, [B*T, n*D], with T read from the tables.)
  */
 export function ropeHeads(
   x: tf.Tensor,
@@ -104,7 +107,8 @@ export function ropeHeads(
   n: number,
   d: number,
 ): tf.Tensor {
-  const [b, t] = x.shape as [number, number];
+  const t = x.rank === 2 ? cos.shape[2]! : x.shape[1]!;
+  const b = x.rank === 2 ? x.shape[0]! / t : x.shape[0]!;
   const split = tf.reshape(x, [b, t, n, d]); // [B, T, n, D]
   if (fused.available("ropeHeads")) return fused.ropeHeads(split, cos, sin);
   return applyRope(tf.transpose(split, [0, 2, 1, 3]), cos, sin); // [B, n, T, D]
@@ -113,7 +117,7 @@ export function ropeHeads(
 /**
  * Scaled dot-product attention with an additive bias, merged back into rows:
  * softmax(scale q k^T + bias) v for q [B, H, T, D], k and v [B, KVH, S, D] (grouped-query:
- * each key/value head serves H / KVH query heads), bias [B or 1, 1, T, S] → [B, T, H*D].
+ * each key/value head serves H / KVH query heads), bias [B or 1, 1, T, S] → [B*T, H*D].
  * `causal`: the bias hides every key after the query's position (as every bias of
  * `attentionBias` does), which lets the fused kernel skip those keys. One fused kernel where the
  * backend has it (it never materialises repeated keys).
@@ -128,12 +132,12 @@ export function attention(
 ): tf.Tensor {
   const [b, h, t, d] = q.shape as [number, number, number, number];
   if (fused.available("attention")) {
-    return tf.reshape(fused.attention(q, k, v, bias, scale, causal), [b, t, h * d]); // [B, T, H*D]
+    return tf.reshape(fused.attention(q, k, v, bias, scale, causal), [b * t, h * d]); // [B*T, H*D]
   }
   const rep = h / k.shape[1]!;
   const scores = tf.add(tf.mul(tf.matMul(q, repeatKv(k, rep), false, true), scale), bias); // [B, H, T, S]
   const att = tf.matMul(tf.softmax(scores, -1), repeatKv(v, rep)); // [B, H, T, D]
-  return tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [b, t, h * d]); // [B, T, H*D]
+  return tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [b * t, h * d]); // [B*T, H*D]
 }
 
 /** Repeat each key/value head `rep` times: [B, KVH, S, D] → [B, KVH*rep, S, D]. */

@@ -36,3 +36,29 @@ export function attentionBias(
   const pad = tf.mul(tf.sub(1, tf.cast(mask, "float32")), NEG); // [B, S]
   return tf.add(bias, tf.reshape(pad, [mask.shape[0]!, 1, 1, s])); // [B, 1, T, S]
 }
+
+/**
+ * The values of {@link attentionBias} computed on the host from the mask rows `[B][S]` (1 real,
+ * 0 padding): `[B, 1, T, S]` as a flat array, bit for bit the same (a decoding step builds it
+ * with one tensor instead of six ops).
+ */
+export function attentionBiasValues(
+  t: number,
+  past: number,
+  mask: readonly (readonly number[])[],
+  window: number | null = null,
+): Float32Array {
+  const s = past + t;
+  const out = new Float32Array(mask.length * t * s);
+  mask.forEach((row, b) => {
+    for (let i = 0; i < t; i++) {
+      const q = past + i;
+      const o = (b * t + i) * s;
+      for (let j = 0; j < s; j++) {
+        const hidden = j > q || (window !== null && j <= q - window);
+        out[o + j] = (hidden ? NEG : 0) + (row[j] ? 0 : NEG);
+      }
+    }
+  });
+  return out;
+}

@@ -21,7 +21,7 @@ export * from "./params.ts";
 export type { AdapterContext, LinearAdapter, LowRankUpdate } from "./layers.ts";
 export * from "./forward.ts";
 export { ROPE_TYPES, ropeFrequencies, type RopeScaling } from "./rope.ts";
-export { attentionBias } from "./mask.ts";
+export { attentionBias, attentionBiasValues } from "./mask.ts";
 export * from "./loss.ts";
 export * from "./checkpoint.ts";
 export { normalArray, seededRandom, subSeed, uniformArray } from "./random.ts";
