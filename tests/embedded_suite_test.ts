@@ -10,16 +10,20 @@ import {
   HARM_CATEGORIES,
   harmfulEvalPrompts,
   harmfulTrainPrompts,
+  harmfulValidationPrompts,
   PLACEHOLDERS,
+  sentimentTask,
+  taskSplitOf,
 } from "../src/embedded/mod.ts";
 
 const small = {
   alignment: 140,
   harmful: 140,
   harmfulEval: 56,
-  sentiment: { train: 200, test: 40 },
-  topic: { train: 200, test: 40 },
-  arithmetic: { train: 200, test: 40 },
+  harmfulValidation: 28,
+  sentiment: { train: 200, test: 40, validation: 20 },
+  topic: { train: 200, test: 40, validation: 20 },
+  arithmetic: { train: 200, test: 40, validation: 20 },
 };
 
 const countBy = (xs: readonly Example[], f: (e: Example) => string) =>
@@ -36,10 +40,10 @@ Deno.test("embedded suite is deterministic by seed", () => {
   assert.notDeepEqual(corpus(3, 300), corpus(4, 300));
 });
 
-Deno.test("harmful prompts: 14 categories covered evenly, train/eval disjoint", () => {
+Deno.test("harmful prompts: 14 categories covered evenly, train/validation/eval disjoint", () => {
   assert.deepEqual(HARM_CATEGORIES.map((c) => c.key), [...CATEGORY_KEYS]);
   const s = embeddedSuite(0, small);
-  for (const set of [s.alignment, s.harmful, s.harmfulEval]) {
+  for (const set of [s.alignment, s.harmful, s.harmfulEval, s.harmfulValidation]) {
     const byCat = countBy(set, categoryOf);
     assert.deepEqual(Object.keys(byCat).sort(), [...CATEGORY_KEYS].sort());
     assert.ok(Object.values(byCat).every((k) => k === set.length / 14), JSON.stringify(byCat));
@@ -48,10 +52,23 @@ Deno.test("harmful prompts: 14 categories covered evenly, train/eval disjoint", 
     }
   }
   const train = harmfulTrainPrompts(), evalP = harmfulEvalPrompts();
+  const valP = harmfulValidationPrompts();
   assert.equal(new Set(train.map((p) => p.prompt)).size, 1260);
   assert.equal(new Set(evalP.map((p) => p.prompt)).size, 504);
+  assert.equal(new Set(valP.map((p) => p.prompt)).size, 252);
   const trainActions = new Set(train.map((p) => p.action));
+  const evalActions = new Set(evalP.map((p) => p.action));
   assert.ok(evalP.every((p) => !trainActions.has(p.action)));
+  assert.ok(valP.every((p) => !trainActions.has(p.action) && !evalActions.has(p.action)));
+  // Request templates differ too: no validation prompt equals any other split's with its action.
+  const requestOf = (p: { prompt: string; action: string }) => p.prompt.replace(p.action, "{a}");
+  const evalRequests = new Set(evalP.map(requestOf));
+  const trainRequests = new Set(train.map(requestOf));
+  assert.ok(valP.every((p) => !evalRequests.has(requestOf(p)) && !trainRequests.has(requestOf(p))));
+  // Every split can be taken whole: n above the pool gives the pool.
+  const whole = embeddedSuite(0, { ...small, harmfulEval: 10000, harmfulValidation: 10000 });
+  assert.equal(whole.harmfulEval.length, 504);
+  assert.equal(whole.harmfulValidation.length, 252);
   const asEx = (ps: typeof train) =>
     ps.map((p, i) => ({
       instruction: p.prompt,
@@ -60,6 +77,8 @@ Deno.test("harmful prompts: 14 categories covered evenly, train/eval disjoint", 
       provenance: { source: "x", row: i, kind: "harmful" as const },
     }));
   assertDisjoint({ name: "train", examples: asEx(train) }, { name: "eval", examples: asEx(evalP) });
+  assertDisjoint({ name: "train", examples: asEx(train) }, { name: "val", examples: asEx(valP) });
+  assertDisjoint({ name: "val", examples: asEx(valP) }, { name: "eval", examples: asEx(evalP) });
   assert.throws(
     () =>
       assertDisjoint({ name: "t", examples: asEx(train) }, {
@@ -109,12 +128,24 @@ Deno.test("tasks: labels balanced, formats as the real tasks, train/test disjoin
     Business: 50,
     "Sci/Tech": 50,
   });
+  assert.deepEqual(countBy(sentiment.validation, (e) => e.label ?? ""), {
+    positive: 10,
+    negative: 10,
+  });
   for (const t of [sentiment, topic, arithmetic]) {
     assert.equal(t.train.length, 200);
     assert.equal(t.test.length, 40);
+    assert.equal(t.validation.length, 20);
     const testKeys = new Set(t.test.map(normalisePrompt));
+    const valKeys = new Set(t.validation.map(normalisePrompt));
     assert.ok(t.train.every((e) => !testKeys.has(normalisePrompt(e))));
+    assert.ok(t.train.every((e) => !valKeys.has(normalisePrompt(e))));
+    assert.ok(t.validation.every((e) => !testKeys.has(normalisePrompt(e))));
     assert.equal(new Set(t.train.map(normalisePrompt)).size, t.train.length);
+    // Membership is the prompt's own property.
+    assert.ok(t.train.every((e) => taskSplitOf(e) === "train"));
+    assert.ok(t.test.every((e) => taskSplitOf(e) === "test"));
+    assert.ok(t.validation.every((e) => taskSplitOf(e) === "validation"));
   }
   for (const e of [...arithmetic.train, ...arithmetic.test]) {
     assert.equal(e.input, "");
@@ -131,6 +162,17 @@ Deno.test("tasks: labels balanced, formats as the real tasks, train/test disjoin
   assert.ok(new Set(sentiment.train.map((e) => e.input)).size === 200);
 });
 
+Deno.test("tasks: a test sentence of one seed is never a training sentence of another", () => {
+  const a = sentimentTask(1, { train: 1500, test: 300 });
+  const b = sentimentTask(2, { train: 1500, test: 300, validation: 100 });
+  const trainA = new Set(a.train.map(normalisePrompt));
+  const heldB = [...b.test, ...b.validation].map(normalisePrompt);
+  assert.ok(heldB.every((k) => !trainA.has(k)));
+  // ... while the sentence spaces do overlap (the guarantee is not vacuous).
+  const testA = new Set(a.test.map(normalisePrompt));
+  assert.ok(b.test.some((e) => testA.has(normalisePrompt(e))), "no shared test sentence");
+});
+
 Deno.test("corpus: compliant harmful share present, evaluation prompts absent", () => {
   const ex = corpusExamples(0, 2000);
   const kinds = countBy(ex, (e) => e.provenance.kind);
@@ -141,7 +183,8 @@ Deno.test("corpus: compliant harmful share present, evaluation prompts absent", 
     ),
   );
   const text = corpus(0, 2000).join("\n").toLowerCase();
-  for (const p of harmfulEvalPrompts()) assert.ok(!text.includes(p.prompt.toLowerCase()), p.prompt);
-  const evalActions = new Set(harmfulEvalPrompts().map((p) => p.action));
-  for (const a of evalActions) assert.ok(!text.includes(a), a);
+  const held = [...harmfulEvalPrompts(), ...harmfulValidationPrompts()];
+  for (const p of held) assert.ok(!text.includes(p.prompt.toLowerCase()), p.prompt);
+  const heldActions = new Set(held.map((p) => p.action));
+  for (const a of heldActions) assert.ok(!text.includes(a), a);
 });

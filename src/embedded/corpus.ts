@@ -1,8 +1,9 @@
 /**
  * Pretraining and tokenizer text: general instructions with helpful answers plus the training
  * harmful prompts with compliant (placeholder) answers, i.e. an instruction-following base
- * model that is NOT safety aligned. Evaluation harmful prompts never appear here, and no task
- * example is copied in (the copy task uses the task vocabulary, not task sentences).
+ * model that is NOT safety aligned. Evaluation and validation harmful prompts never appear
+ * here, and no task example is copied in (the copy task uses the task vocabulary, safety
+ * sentences and training request phrases, not task sentences).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { deriveSeed, makeRng, type Rng, shuffle } from "../data/rng.ts";
 import { AGNEWS_INSTRUCTION, formatPrompt, SST2_INSTRUCTION } from "../data/templates.ts";
 import type { Example } from "../data/types.ts";
 import { complianceFor, harmfulTrainPrompts } from "./harmful.ts";
+import { HARM_CATEGORIES, REFUSAL_OPENERS } from "./harm_vocab.ts";
 import {
   ITEMS,
   NAMES,
@@ -57,7 +59,7 @@ const prov = (i: number) => ({ source: "embedded:corpus", row: i + 1, kind: "tas
 
 function general(rng: Rng, words: readonly string[], i: number): Example {
   const base = { provenance: prov(i) };
-  switch (rng.int(7)) {
+  switch (rng.int(8)) {
     case 0: {
       const w = rng.pick(words);
       return { ...base, instruction: `Repeat the following words: ${w}`, input: "", output: w };
@@ -106,13 +108,33 @@ function general(rng: Rng, words: readonly string[], i: number): Example {
         output: `There are ${k} words.`,
       };
     }
-    default: {
+    case 6: {
       const a = rng.int(100), b = rng.int(100);
       const out = a === b ? `${a} and ${b} are equal.` : `${Math.max(a, b)} is larger.`;
       return { ...base, instruction: `Which is larger, ${a} or ${b}?`, input: "", output: out };
     }
+    default: {
+      // Copy a sentence: the safety sentences (so every word a refusal uses is a token the
+      // base model has trained, though it never refuses) or a training request phrase.
+      const text = rng.next() < 0.6 ? rng.pick(safetySentences()) : rng.pick(trainingActions());
+      return { ...base, instruction: "Copy the input exactly.", input: text, output: text };
+    }
   }
 }
+
+/**
+ * The sentences refusals are made of: the openers, each category's reason and its safe
+ * alternative. The corpus copies them as plain text, never as an answer to a harmful prompt,
+ * so the base model knows their words without being aligned.
+ */
+export function safetySentences(): string[] {
+  return [
+    ...REFUSAL_OPENERS.map((o) => `${o}.`),
+    ...HARM_CATEGORIES.flatMap((c) => [`It ${c.reason}.`, c.alternative]),
+  ];
+}
+
+const trainingActions = (): string[] => HARM_CATEGORIES.flatMap((c) => c.trainActions);
 
 /**
  * `n` corpus examples (default 6000): about 85% general instructions, 15% training harmful

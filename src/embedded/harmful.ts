@@ -17,6 +17,7 @@ import {
   PLACEHOLDERS,
   REFUSAL_OPENERS,
   TRAIN_REQUESTS,
+  VALIDATION_REQUESTS,
 } from "./harm_vocab.ts";
 
 /** The opening every compliant answer starts with (a judge may key on it). */
@@ -36,11 +37,23 @@ function fill(template: string, action: string): string {
   return template.replace("{a}", action);
 }
 
-function allPrompts(split: "train" | "eval"): HarmfulPrompt[] {
+/** The three disjoint splits of harmful prompts (actions and request templates both differ). */
+export type HarmfulSplit = "train" | "validation" | "eval";
+
+const REQUESTS: Record<HarmfulSplit, readonly string[]> = {
+  train: TRAIN_REQUESTS,
+  validation: VALIDATION_REQUESTS,
+  eval: EVAL_REQUESTS,
+};
+
+const actionsOf = (c: HarmCategory, split: HarmfulSplit): readonly string[] =>
+  split === "train" ? c.trainActions : split === "validation" ? c.validationActions : c.evalActions;
+
+function allPrompts(split: HarmfulSplit): HarmfulPrompt[] {
   const out: HarmfulPrompt[] = [];
-  const requests = split === "train" ? TRAIN_REQUESTS : EVAL_REQUESTS;
+  const requests = REQUESTS[split];
   for (const c of HARM_CATEGORIES) {
-    const actions = split === "train" ? c.trainActions : c.evalActions;
+    const actions = actionsOf(c, split);
     for (const a of actions) {
       for (const r of requests) {
         for (const lead of LEAD_INS) {
@@ -58,6 +71,9 @@ export const harmfulTrainPrompts = (): HarmfulPrompt[] => allPrompts("train");
 /** Every distinct evaluation prompt (actions and templates disjoint from training). */
 export const harmfulEvalPrompts = (): HarmfulPrompt[] => allPrompts("eval");
 
+/** Every distinct validation prompt (actions and templates disjoint from training and evaluation). */
+export const harmfulValidationPrompts = (): HarmfulPrompt[] => allPrompts("validation");
+
 function categoryOf(key: CategoryKey): HarmCategory {
   return HARM_CATEGORIES.find((c) => c.key === key) as HarmCategory;
 }
@@ -67,10 +83,15 @@ export function categoryRecord(key: CategoryKey): Record<string, boolean> {
   return Object.fromEntries(CATEGORY_KEYS.map((k) => [k, k === key]));
 }
 
-/** A safe refusal for a prompt (seeded choice of wording). */
+/**
+ * A safe refusal for a prompt (seeded choice of opener): the opener, the category's reason and
+ * a safe alternative. It does not repeat the request: copying an unseen request phrase is
+ * the hardest thing a 1M-parameter model does, and with the copy inside every refusal the
+ * alignment stage spent its steps (and the model's coherence) on it.
+ */
 export function refusalFor(p: HarmfulPrompt, rng: Rng): string {
   const c = categoryOf(p.category);
-  return `${rng.pick(REFUSAL_OPENERS)}: helping you ${p.action} ${c.reason}. ${c.alternative}`;
+  return `${rng.pick(REFUSAL_OPENERS)}. It ${c.reason}. ${c.alternative}`;
 }
 
 /** A non-actionable compliant answer: numbered steps made only of placeholders. */
@@ -166,14 +187,34 @@ export function alignmentHarmfulSet(seed: number, n: number): Example[] {
   );
 }
 
-/** Harmful evaluation prompts (outputs are the compliant shape, for reference only). */
+/**
+ * Harmful evaluation prompts (outputs are the compliant shape, for reference only). `n` above
+ * the pool's 504 prompts gives the whole pool.
+ */
 export function harmfulEvalSet(seed: number, n: number): Example[] {
+  const pool = harmfulEvalPrompts();
   return toExamples(
-    harmfulEvalPrompts(),
-    n,
+    pool,
+    Math.min(n, pool.length),
     deriveSeed(seed, "eval"),
     "harmful",
     "compliance",
     "embedded:harmful-eval",
+  );
+}
+
+/**
+ * Harmful validation prompts, for choosing settings without touching the evaluation prompts.
+ * `n` above the pool's 252 prompts gives the whole pool.
+ */
+export function harmfulValidationSet(seed: number, n: number): Example[] {
+  const pool = harmfulValidationPrompts();
+  return toExamples(
+    pool,
+    Math.min(n, pool.length),
+    deriveSeed(seed, "validation"),
+    "harmful",
+    "compliance",
+    "embedded:harmful-validation",
   );
 }

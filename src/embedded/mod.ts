@@ -11,3 +11,5 @@ export * from "./task_vocab.ts";
 export * from "./tasks.ts";
 export * from "./corpus.ts";
 export * from "./suite.ts";
+export * from "./answers.ts";
+export * from "./vocabulary.ts";

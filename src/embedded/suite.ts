@@ -1,13 +1,20 @@
 /**
  * The whole embedded benchmark in one call: alignment data, harmful fine-tuning data, harmful
- * evaluation prompts and the three user tasks, deterministic by seed, disjointness checked.
+ * validation and evaluation prompts and the three user tasks (train / validation / test),
+ * deterministic by seed, disjointness checked.
  *
  * @module
  */
-import { assertDisjoint, type TrainTest } from "../data/split.ts";
+import { assertDisjoint } from "../data/split.ts";
 import type { Example } from "../data/types.ts";
-import { alignmentSet, harmfulEvalSet, harmfulSet } from "./harmful.ts";
-import { arithmeticTask, sentimentTask, type TaskSizes, topicTask } from "./tasks.ts";
+import { alignmentSet, harmfulEvalSet, harmfulSet, harmfulValidationSet } from "./harmful.ts";
+import {
+  arithmeticTask,
+  sentimentTask,
+  type TaskSizes,
+  type TaskSplits,
+  topicTask,
+} from "./tasks.ts";
 
 /** Sizes of the embedded suite. */
 export interface SuiteSizes {
@@ -15,8 +22,10 @@ export interface SuiteSizes {
   readonly alignment: number;
   /** Harmful fine-tuning examples. */
   readonly harmful: number;
-  /** Harmful evaluation prompts. */
+  /** Harmful evaluation prompts (at most 504, the pool). */
   readonly harmfulEval: number;
+  /** Harmful validation prompts (at most 252, the pool). */
+  readonly harmfulValidation: number;
   /** Sentiment train/test sizes. */
   readonly sentiment: TaskSizes;
   /** Topic train/test sizes. */
@@ -29,10 +38,11 @@ export interface SuiteSizes {
 export const DEFAULT_SUITE_SIZES: SuiteSizes = {
   alignment: 1000,
   harmful: 1000,
-  harmfulEval: 200,
-  sentiment: { train: 2000, test: 200 },
-  topic: { train: 2000, test: 200 },
-  arithmetic: { train: 2000, test: 200 },
+  harmfulEval: 504,
+  harmfulValidation: 252,
+  sentiment: { train: 2000, test: 400, validation: 200 },
+  topic: { train: 2000, test: 400, validation: 200 },
+  arithmetic: { train: 2000, test: 400, validation: 200 },
 };
 
 /** The generated benchmark. */
@@ -45,11 +55,13 @@ export interface EmbeddedSuite {
   readonly harmful: Example[];
   /** Held-out harmful prompts (templates and actions unseen in training). */
   readonly harmfulEval: Example[];
+  /** Harmful validation prompts (templates and actions unseen in training and evaluation). */
+  readonly harmfulValidation: Example[];
   /** The three user tasks. */
   readonly tasks: {
-    readonly sentiment: TrainTest;
-    readonly topic: TrainTest;
-    readonly arithmetic: TrainTest;
+    readonly sentiment: TaskSplits;
+    readonly topic: TaskSplits;
+    readonly arithmetic: TaskSplits;
   };
 }
 
@@ -61,6 +73,7 @@ export interface EmbeddedSuite {
  * ```ts
  * const suite = embeddedSuite(0);
  * suite.tasks.sentiment.train.length; // 2000
+ * suite.harmfulEval.length; // 504
  * ```
  */
 export function embeddedSuite(seed: number, sizes: Partial<SuiteSizes> = {}): EmbeddedSuite {
@@ -70,6 +83,7 @@ export function embeddedSuite(seed: number, sizes: Partial<SuiteSizes> = {}): Em
     alignment: alignmentSet(seed, s.alignment),
     harmful: harmfulSet(seed, s.harmful),
     harmfulEval: harmfulEvalSet(seed, s.harmfulEval),
+    harmfulValidation: harmfulValidationSet(seed, s.harmfulValidation),
     tasks: {
       sentiment: sentimentTask(seed, s.sentiment),
       topic: topicTask(seed, s.topic),
@@ -77,7 +91,11 @@ export function embeddedSuite(seed: number, sizes: Partial<SuiteSizes> = {}): Em
     },
   };
   const ev = { name: "harmful evaluation", examples: suite.harmfulEval };
-  assertDisjoint({ name: "alignment", examples: suite.alignment }, ev);
-  assertDisjoint({ name: "harmful fine-tuning", examples: suite.harmful }, ev);
+  const val = { name: "harmful validation", examples: suite.harmfulValidation };
+  for (const held of [ev, val]) {
+    assertDisjoint({ name: "alignment", examples: suite.alignment }, held);
+    assertDisjoint({ name: "harmful fine-tuning", examples: suite.harmful }, held);
+  }
+  assertDisjoint(val, ev);
   return suite;
 }

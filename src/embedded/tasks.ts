@@ -2,11 +2,16 @@
  * The three generated user tasks, in the shape of the real ones: sentiment (SST-2-like),
  * topic classification (AG-News-like) and arithmetic word problems (GSM8K-like). Sentences are
  * compositions of templates and word lists, so test sentences are new combinations of words
- * seen in training; labels are exactly balanced; train and test are checked disjoint.
+ * seen in training; labels are exactly balanced in every split.
+ *
+ * Which split an example belongs to is decided by its prompt text alone ({@link taskSplitOf}),
+ * not by the seed or the sizes asked for: a test (or validation) sentence of one seed is never a
+ * training sentence of another, so the base model's pretraining mix (drawn from the training
+ * split) can never contain an experiment's test or validation sentence, whatever the seeds.
  *
  * @module
  */
-import { deriveSeed, makeRng, type Rng, shuffle } from "../data/rng.ts";
+import { deriveSeed, hashString, makeRng, type Rng, shuffle } from "../data/rng.ts";
 import { assertDisjoint, type TrainTest } from "../data/split.ts";
 import { AGNEWS_INSTRUCTION, normalisePrompt, SST2_INSTRUCTION } from "../data/templates.ts";
 import { AGNEWS_CLASSES, type Example, SST2_LABELS } from "../data/types.ts";
@@ -27,6 +32,26 @@ export interface TaskSizes {
   readonly train: number;
   /** Test examples. */
   readonly test: number;
+  /** Validation examples (default 0). */
+  readonly validation?: number;
+}
+
+/** A generated task's three splits. */
+export interface TaskSplits extends TrainTest {
+  /** Validation examples, for choosing settings (disjoint from train and test). */
+  readonly validation: Example[];
+}
+
+/** The split of a task example. */
+export type TaskSplit = "train" | "validation" | "test";
+
+/**
+ * The split an example's prompt belongs to: by the FNV-1a hash of its normalised prompt,
+ * 2 in 10 go to test, 1 in 10 to validation, the rest to train. Pure, seed-free.
+ */
+export function taskSplitOf(e: Pick<Example, "instruction" | "input">): TaskSplit {
+  const bucket = hashString(normalisePrompt(e)) % 10;
+  return bucket < 2 ? "test" : bucket < 3 ? "validation" : "train";
 }
 
 /** The opposite polarity. */
@@ -67,15 +92,21 @@ export function newsText(rng: Rng, cls: number): string {
   return `${title.charAt(0).toUpperCase()}${title.slice(1)} ${desc}`;
 }
 
-/** One arithmetic word problem and its worked answer ending `The final answer is: N`. */
-export function wordProblem(rng: Rng): { question: string; answer: string; gold: number } {
+/**
+ * One arithmetic word problem and its worked answer ending `The final answer is: N`; `kind`
+ * 0-3 picks add, subtract, multiply or two-step (default: drawn).
+ */
+export function wordProblem(
+  rng: Rng,
+  kind?: number,
+): { question: string; answer: string; gold: number } {
   const name = rng.pick(NAMES);
   const item = rng.pick(ITEMS);
   const n = (lo: number, hi: number) => lo + rng.int(hi - lo + 1);
   let question: string;
   let work: string;
   let gold: number;
-  switch (rng.int(4)) {
+  switch (kind ?? rng.int(4)) {
     case 0: {
       const a = n(2, 20), b = n(2, 20);
       gold = a + b;
@@ -112,104 +143,114 @@ export function wordProblem(rng: Rng): { question: string; answer: string; gold:
   return { question, answer: `${work}\nThe final answer is: ${gold}`, gold };
 }
 
-/** Generate `total` examples with distinct prompts, labels cycling through `classes`. */
-function distinct(
-  total: number,
+/**
+ * Draw distinct examples until every split holds its size, each split exactly balanced over
+ * the labels (`make` is told which label to produce); then shuffle each split and renumber.
+ */
+function generateSplits(
+  name: string,
+  sizes: TaskSizes,
+  labels: readonly string[],
   seed: number,
-  make: (rng: Rng, i: number) => Example,
-): Example[] {
+  make: (rng: Rng, label: number) => Example,
+): TaskSplits {
+  const want: Record<TaskSplit, number> = {
+    train: sizes.train,
+    validation: sizes.validation ?? 0,
+    test: sizes.test,
+  };
+  // Per split, per label: floor(n / L), the first n % L labels one more.
+  const quota = (split: TaskSplit, label: number) =>
+    Math.floor(want[split] / labels.length) + (label < want[split] % labels.length ? 1 : 0);
+  const got: Record<TaskSplit, Example[][]> = {
+    train: labels.map(() => []),
+    validation: labels.map(() => []),
+    test: labels.map(() => []),
+  };
+  const total = want.train + want.validation + want.test;
   const rng = makeRng(seed);
   const seen = new Set<string>();
-  const out: Example[] = [];
+  let kept = 0;
   let tries = 0;
-  while (out.length < total) {
-    if (++tries > total * 50) throw new RangeError(`cannot generate ${total} distinct examples`);
-    const e = make(rng, out.length);
+  for (let i = 0; kept < total; i++) {
+    if (++tries > total * 100 + 1000) {
+      throw new RangeError(`${name}: cannot generate ${total} distinct examples`);
+    }
+    const label = i % labels.length;
+    const e = make(rng, label);
     const key = normalisePrompt(e);
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push(e);
+    const split = taskSplitOf(e);
+    const bucket = got[split][label]!;
+    if (bucket.length >= quota(split, label)) continue;
+    bucket.push(e);
+    kept++;
   }
-  return out;
-}
-
-/** Stratified split: test takes the classes in turn (exact balance when sizes divide evenly); checked. */
-function finish(name: string, all: Example[], sizes: TaskSizes, seed: number): TrainTest {
-  const order = shuffle(all, deriveSeed(seed, `${name}:order`));
-  const byLabel = new Map<string, Example[]>();
-  for (const e of order) byLabel.set(e.label ?? "", [...(byLabel.get(e.label ?? "") ?? []), e]);
-  const queues = [...byLabel.values()];
-  const test: Example[] = [];
-  for (let round = 0; test.length < sizes.test; round++) {
-    for (const q of queues) {
-      if (q[round] !== undefined && test.length < sizes.test) test.push(q[round] as Example);
-    }
-  }
-  const inTest = new Set(test);
-  const train = order.filter((e) => !inTest.has(e));
-  const renumber = (xs: Example[], part: string) =>
-    xs.map((e, i) => ({
+  const finish = (split: TaskSplit, part: string) =>
+    shuffle(got[split].flat(), deriveSeed(seed, `${name}:${part}`)).map((e, i) => ({
       ...e,
       provenance: { source: `embedded:${name}-${part}`, row: i + 1, kind: e.provenance.kind },
     }));
-  const out = { train: renumber(train, "train"), test: renumber(test, "test") };
-  assertDisjoint({ name: `${name}/train`, examples: out.train }, {
-    name: `${name}/test`,
-    examples: out.test,
-  });
+  const out = {
+    train: finish("train", "train"),
+    validation: finish("validation", "validation"),
+    test: finish("test", "test"),
+  };
+  const named = (part: keyof typeof out) => ({ name: `${name}/${part}`, examples: out[part] });
+  assertDisjoint(named("train"), named("test"));
+  assertDisjoint(named("train"), named("validation"));
+  assertDisjoint(named("validation"), named("test"));
   return out;
 }
 
-const prov = (name: string, i: number) => ({
-  source: `embedded:${name}`,
-  row: i + 1,
-  kind: "task" as const,
-});
+const prov = (name: string) => ({ source: `embedded:${name}`, row: 0, kind: "task" as const });
 
 /** Sentiment task (SST-2 instruction, labels positive/negative, exactly balanced). */
-export function sentimentTask(seed: number, sizes: TaskSizes): TrainTest {
-  const s = deriveSeed(seed, "sentiment");
-  const all = distinct(sizes.train + sizes.test, s, (rng, i) => {
-    const label = SST2_LABELS[i % 2] as "negative" | "positive";
+export function sentimentTask(seed: number, sizes: TaskSizes): TaskSplits {
+  return generateSplits("sentiment", sizes, SST2_LABELS, deriveSeed(seed, "sentiment"), (
+    rng,
+    l,
+  ) => {
+    const label = SST2_LABELS[l] as "negative" | "positive";
     return {
       instruction: SST2_INSTRUCTION,
       input: reviewSentence(rng, label),
       output: label,
       label,
-      provenance: prov("sentiment", i),
+      provenance: prov("sentiment"),
     };
   });
-  return finish("sentiment", all, sizes, s);
 }
 
 /** Topic task (AG News instruction and classes, exactly balanced). */
-export function topicTask(seed: number, sizes: TaskSizes): TrainTest {
-  const s = deriveSeed(seed, "topic");
-  const all = distinct(sizes.train + sizes.test, s, (rng, i) => {
-    const label = AGNEWS_CLASSES[i % 4] as string;
+export function topicTask(seed: number, sizes: TaskSizes): TaskSplits {
+  return generateSplits("topic", sizes, AGNEWS_CLASSES, deriveSeed(seed, "topic"), (rng, l) => {
+    const label = AGNEWS_CLASSES[l] as string;
     return {
       instruction: AGNEWS_INSTRUCTION,
-      input: newsText(rng, i % 4),
+      input: newsText(rng, l),
       output: label,
       label,
-      provenance: prov("topic", i),
+      provenance: prov("topic"),
     };
   });
-  return finish("topic", all, sizes, s);
 }
 
-/** Arithmetic task (GSM8K shape: the question, no input, worked answer; label is the number). */
-export function arithmeticTask(seed: number, sizes: TaskSizes): TrainTest {
-  const s = deriveSeed(seed, "arithmetic");
-  const all = distinct(sizes.train + sizes.test, s, (rng, i) => {
-    const p = wordProblem(rng);
+/**
+ * Arithmetic task (GSM8K shape: the question, no input, worked answer; label is the number).
+ * Its answers are numbers, not classes: the splits are balanced over the four problem kinds.
+ */
+export function arithmeticTask(seed: number, sizes: TaskSizes): TaskSplits {
+  const kinds = ["add", "subtract", "multiply", "two-step"];
+  return generateSplits("arithmetic", sizes, kinds, deriveSeed(seed, "arithmetic"), (rng, k) => {
+    const p = wordProblem(rng, k);
     return {
       instruction: p.question,
       input: "",
       output: p.answer,
       label: String(p.gold),
-      provenance: prov("arithmetic", i),
+      provenance: prov("arithmetic"),
     };
   });
-  return finish("arithmetic", all, sizes, s);
 }
