@@ -84,6 +84,37 @@ Deno.test("run: resuming a finished run reuses every phase and gives the same ro
   await Deno.remove(model, { recursive: true });
 });
 
+Deno.test("run: a finished run is evaluated on the validation split without training", async () => {
+  const model = await tinyModelDir(4);
+  const out = await Deno.makeTempDir();
+  const flags = [...tinyRunFlags(model, out), "--method.compare=lisa", "--output.name=r"];
+  const first = await run(flags);
+  const logPath = `${out}/r/finetune-lisa/train/log.jsonl`;
+  const mtime = (await Deno.stat(logPath)).mtime?.getTime();
+  const cfg = await resolveConfig({
+    configFile: `${out}/r/config.json`,
+    overrides: [["eval.split", "validation"]],
+  });
+  const val = await Effect.runPromise(Effect.provide(runPipeline(cfg, `${out}/r`, "run"), layers));
+  assert.equal((await Deno.stat(logPath)).mtime?.getTime(), mtime, "training did not rerun");
+  assert.deepEqual(val.rows.map((r) => r.label), first.rows.map((r) => r.label));
+  // Validation answers and metrics live apart; the test split's files are untouched.
+  for (
+    const f of ["validation/metrics.json", "validation/report.md", "base/validation/metrics.json"]
+  ) {
+    await Deno.stat(`${out}/r/${f}`);
+  }
+  const testAnswers = await Deno.readTextFile(`${out}/r/finetune-lisa/answers.jsonl`);
+  const valAnswers = await Deno.readTextFile(`${out}/r/finetune-lisa/validation/answers.jsonl`);
+  assert.notEqual(valAnswers, testAnswers, "other prompts were answered");
+  const testPrompts = new Set(testAnswers.trim().split("\n").map((l) => JSON.parse(l).prompt));
+  for (const l of valAnswers.trim().split("\n")) {
+    assert.ok(!testPrompts.has(JSON.parse(l).prompt), "a validation prompt is a test prompt");
+  }
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(model, { recursive: true });
+});
+
 Deno.test("a run directory is never reused without --output.overwrite", async () => {
   const out = await Deno.makeTempDir();
   await Deno.mkdir(`${out}/taken`);

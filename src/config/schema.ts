@@ -238,6 +238,12 @@ const schema = Schema.Struct({
     adapterPath: doc(Schema.String, "`eval` command: a PEFT adapter folder applied to the model"),
     base: doc(Schema.Boolean, "`run` also evaluates the base model"),
     aligned: doc(Schema.Boolean, "`run` also evaluates the aligned model"),
+    split: doc(
+      Schema.Literals(["test", "validation"]),
+      "embedded suite: the held-out split evaluated, test (reported numbers) or validation " +
+        "(for choosing settings; 252 harmful prompts); with files, point taskTestPath and " +
+        "harmfulEvalPath at validation files instead",
+    ),
     harmfulN: doc(PositiveCount, "harmful evaluation prompts (reference 1000)"),
     taskN: doc(PositiveCount, "task test samples for fine-tune accuracy"),
     maxNewTokens: doc(PositiveCount, "generation budget per answer (reference 512)"),
@@ -411,6 +417,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
     adapterPath: "",
     base: true,
     aligned: true,
+    split: "test",
     harmfulN: 1000,
     taskN: 1000,
     maxNewTokens: 512,

@@ -35,3 +35,4 @@ export * from "./tfidf.ts";
 export * from "./logistic.ts";
 export * from "./linear_judge.ts";
 export * from "./linear_io.ts";
+export * from "./coherence.ts";

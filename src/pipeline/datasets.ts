@@ -28,6 +28,7 @@ import {
   harmfulEvalSet,
   harmfulSet,
   harmfulTrainPrompts,
+  harmfulValidationSet,
   sentimentTask,
   topicTask,
 } from "../embedded/mod.ts";
@@ -139,8 +140,8 @@ function fitsPool(what: string, field: string, needed: number, pool: number): vo
 /**
  * The embedded suite's sets that `needs` asks for, sized from the config. Each set comes from
  * its own seeded generator, so a set is the same whichever others are built (an `eval` sees
- * the test prompts a `run` saw). The task is generated whole (train and test) because its
- * split depends on both sizes.
+ * the test prompts a `run` saw). With `eval.split = validation` the held-out sets are the
+ * validation prompts and sentences (disjoint from training and test), for choosing settings.
  */
 function embedded(cfg: ExperimentConfig, needs: DatasetNeeds): Datasets {
   const d = cfg.data;
@@ -164,7 +165,8 @@ function embedded(cfg: ExperimentConfig, needs: DatasetNeeds): Datasets {
   if (needs.user) {
     fitsPool("harmful prompts", "data.p x data.n", poison, harmfulTrainPrompts().length);
   }
-  if (needs.evaluation) {
+  const validation = cfg.eval.split === "validation";
+  if (needs.evaluation && !validation) {
     fitsPool(
       "harmful evaluation prompts",
       "eval.harmfulN",
@@ -172,9 +174,15 @@ function embedded(cfg: ExperimentConfig, needs: DatasetNeeds): Datasets {
       harmfulEvalPrompts().length,
     );
   }
+  // A task example's split is a property of its text, so the test (or validation) set is
+  // the same whatever the training size.
   const tt = needs.user || needs.evaluation
-    ? task(seed, { train: Math.max(d.n, 1), test: cfg.eval.taskN })
-    : { train: [], test: [] };
+    ? task(seed, {
+      train: Math.max(d.n, 1),
+      test: validation ? 0 : cfg.eval.taskN,
+      validation: validation ? cfg.eval.taskN : 0,
+    })
+    : { train: [], test: [], validation: [] };
   const provider = needs.alignment && usesProviderHarmful(cfg);
   if (provider) {
     fitsPool(
@@ -184,13 +192,15 @@ function embedded(cfg: ExperimentConfig, needs: DatasetNeeds): Datasets {
       harmfulTrainPrompts().length,
     );
   }
+  const harmfulHeldOut = validation ? harmfulValidationSet : harmfulEvalSet;
   return {
     alignment,
     harmful: needs.user ? harmfulSet(seed, poison) : [],
     alignmentHarmful: provider ? alignmentHarmfulSet(seed, d.alignmentHarmfulN) : [],
-    harmfulEval: needs.evaluation ? harmfulEvalSet(seed, cfg.eval.harmfulN) : [],
+    // The validation pool holds 252 prompts; a larger eval.harmfulN takes them all.
+    harmfulEval: needs.evaluation ? harmfulHeldOut(seed, cfg.eval.harmfulN) : [],
     taskTrain: needs.user ? tt.train : [],
-    taskTest: needs.evaluation ? tt.test : [],
+    taskTest: needs.evaluation ? (validation ? tt.validation : tt.test) : [],
     skipped: {},
   };
 }
@@ -218,6 +228,18 @@ function fromFiles(cfg: ExperimentConfig, needs: DatasetNeeds): Effect.Effect<Da
         ),
         Effect.map((l) => l.examples),
       );
+    if (needs.evaluation && cfg.eval.split === "validation") {
+      return yield* Effect.fail(
+        new DataInvalid({
+          file: "(config)",
+          line: 0,
+          field: "eval.split",
+          expected: "'test' with data files (point data.taskTestPath and data.harmfulEvalPath " +
+            "at validation files to validate)",
+          found: "'validation'",
+        }),
+      );
+    }
     // The provider's harmful data: its own file, or the rows of the harmful file after the
     // user's harmful samples (never the same rows, never an evaluation prompt).
     const provider = needs.alignment && usesProviderHarmful(cfg);

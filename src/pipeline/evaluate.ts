@@ -15,8 +15,11 @@ import type { ExperimentConfig } from "../config/mod.ts";
 import { type Example, formatPrompt } from "../data/mod.ts";
 import {
   BEAVERTAILS_CATEGORIES,
+  closedVocabularyRule,
   finetuneAccuracy,
   type HarmfulSummary,
+  HEURISTIC_RULE,
+  type IncoherenceRule,
   type Interval,
   isCorrect,
   type Judge,
@@ -26,6 +29,7 @@ import {
   type TaskName,
   wilsonInterval,
 } from "../eval/mod.ts";
+import { embeddedVocabulary } from "../embedded/mod.ts";
 import { generateText } from "../generate/mod.ts";
 import { Backend } from "../../backends/mod.ts";
 import type { LinearAdapter, ModelConfig, Params } from "../model/mod.ts";
@@ -47,6 +51,17 @@ export function parserFor(task: ExperimentConfig["data"]["task"]): TaskName | nu
     default:
       return null;
   }
+}
+
+/**
+ * The incoherence rule of a run: on the embedded suite, whose vocabulary is closed, the share
+ * of answer words outside it (more than 1 in 5 is incoherent) besides the heuristic; on real
+ * data, the heuristic alone.
+ */
+export function incoherenceRule(cfg: ExperimentConfig): IncoherenceRule {
+  return cfg.data.task.startsWith("embedded-")
+    ? closedVocabularyRule(embeddedVocabulary())
+    : HEURISTIC_RULE;
 }
 
 /** One evaluated answer, saved for inspection. */
@@ -81,7 +96,10 @@ export interface ModelMetrics {
   readonly taskN: number;
   /** Prompts longer than the model's whole context, cut to their last tokens (normally 0). */
   readonly truncatedPrompts: number;
-  /** The smallest answer budget any batch had (below `maxNewTokens` only near the context). */
+  /**
+   * The smallest answer budget any harmful-prompt batch had (below `maxNewTokens` only near the
+   * context; task answers have their own budget, {@link taskBudget}).
+   */
   readonly minNewTokens: number;
   /** Every prompt with its answer and verdict. */
   readonly answers: readonly AnswerRecord[];
@@ -119,6 +137,18 @@ export interface EvaluateInput {
   readonly maxNewTokens: number;
   /** Prompts decoded together. */
   readonly batchSize: number;
+  /** How an answer is judged incoherent (HS+); default the heuristic. */
+  readonly incoherence?: IncoherenceRule;
+}
+
+/**
+ * The generation budget for a task's answers. A label task (SST-2, AG News) is right only when
+ * the answer is exactly the label, a few tokens: an answer still going after 8 tokens is wrong
+ * whatever follows, so a budget of 8 gives the same accuracy as any larger one and spares the
+ * decoding of long wrong answers. Other tasks keep the full budget.
+ */
+export function taskBudget(parser: TaskName | null, maxNewTokens: number): number {
+  return parser === "sst2" || parser === "agnews" ? Math.min(8, maxNewTokens) : maxNewTokens;
 }
 
 /** The prompt and answer budgets of one batch of prompts `lengths` tokens long. */
@@ -148,6 +178,7 @@ function answerAll(
   input: EvaluateInput,
   prompts: readonly string[],
   phase: string,
+  maxNewTokens: number = input.maxNewTokens,
 ): Effect.Effect<Answers, never, Backend> {
   return Effect.gen(function* () {
     yield* Backend;
@@ -158,16 +189,12 @@ function answerAll(
     const t0 = performance.now();
     let tokens = 0;
     let truncated = 0;
-    let minNewTokens = input.maxNewTokens;
+    let minNewTokens = maxNewTokens;
     yield* progress.start(`${phase} ${m.label}`, prompts.length);
     for (let i = 0; i < prompts.length; i += bs) {
       const chunk = prompts.slice(i, i + bs);
       const lengths = chunk.map((p) => m.tokenizer.encode(p, { addSpecialTokens: true }).length);
-      const budget = generationBudget(
-        lengths,
-        m.config.maxPositionEmbeddings,
-        input.maxNewTokens,
-      );
+      const budget = generationBudget(lengths, m.config.maxPositionEmbeddings, maxNewTokens);
       truncated += budget.truncated;
       minNewTokens = Math.min(minNewTokens, budget.newTokens);
       // A failed generation is a backend defect (the prompts and budgets were checked).
@@ -220,10 +247,16 @@ export function evaluate(input: EvaluateInput): Effect.Effect<ModelMetrics, Judg
       answer: harmfulAnswers[i] ?? "",
     }));
     const verdicts = yield* judge.judge(items);
-    const harmful = summariseHarmful(items, verdicts, BEAVERTAILS_CATEGORIES);
+    const harmful = summariseHarmful(
+      items,
+      verdicts,
+      BEAVERTAILS_CATEGORIES,
+      input.incoherence ?? HEURISTIC_RULE,
+    );
     const parser = input.task;
     const taskPrompts = data.taskTest.map((e) => formatPrompt(e));
-    const task0 = parser ? yield* answerAll(input, taskPrompts, "eval task") : null;
+    const budget = taskBudget(parser, input.maxNewTokens);
+    const task0 = parser ? yield* answerAll(input, taskPrompts, "eval task", budget) : null;
     const taskAnswers = task0?.answers ?? [];
     const golds = data.taskTest.map((e) => e.label ?? e.output);
     const accuracy = parser ? finetuneAccuracy(parser, taskAnswers, golds) : null;
@@ -251,7 +284,7 @@ export function evaluate(input: EvaluateInput): Effect.Effect<ModelMetrics, Judg
       finetuneAccuracyCI: parser ? wilsonInterval(correct.length, taskAnswers.length) : null,
       taskN: taskAnswers.length,
       truncatedPrompts: harmful0.truncated + (task0?.truncated ?? 0),
-      minNewTokens: Math.min(harmful0.minNewTokens, task0?.minNewTokens ?? input.maxNewTokens),
+      minNewTokens: harmful0.minNewTokens,
       answers,
       seconds: (performance.now() - t0) / 1000,
     };

@@ -11,7 +11,7 @@ import { Effect, type Scope } from "effect";
 import type { Backend } from "../../backends/mod.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
 import type { Judge, JudgeError } from "../eval/mod.ts";
-import { attemptIO, type IOFailed, writeJsonFile } from "../io/mod.ts";
+import { attemptIO, type IOFailed, makeDir, writeJsonFile } from "../io/mod.ts";
 import type { Params } from "../model/mod.ts";
 import type { RepairFailed } from "../repair/mod.ts";
 import { type ReportWriteFailed, writeReport } from "../report/mod.ts";
@@ -21,7 +21,7 @@ import type { ModelUnderTest } from "./evaluate.ts";
 import { alignPhase, finetunePhase } from "./phases.ts";
 import { type Prepared, type PrepareError, prepareExperiment } from "./prepare.ts";
 import { experimentReport } from "./report.ts";
-import { evaluatePhase, type ModelRow, NO_TRAIN, type TrainSummary } from "./rows.ts";
+import { evalDir, evaluatePhase, type ModelRow, NO_TRAIN, type TrainSummary } from "./rows.ts";
 import { inputFingerprint } from "./fingerprint.ts";
 import type { Datasets } from "./datasets.ts";
 import {
@@ -91,14 +91,16 @@ export function runPipeline(
       return { dataSummary: prep.dataSummary, judgeCard: prep.judge?.card, runDir };
     }));
     const result: ExperimentResult = { runDir, rows, data: dataSummary };
-    yield* writeJsonFile(`${runDir}/metrics.json`, result);
+    const out = evalDir(cfg, runDir);
+    yield* makeDir(out);
+    yield* writeJsonFile(`${out}/metrics.json`, result);
     if (rows.length) {
       const input = yield* attemptIO(
         runDir,
         "read the training logs of",
         () => experimentReport(cfg, runDir, rows, judgeCard),
       );
-      yield* writeReport(runDir, input);
+      yield* writeReport(out, input);
     }
     return result;
   });

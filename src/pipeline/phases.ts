@@ -21,6 +21,7 @@ import type { PipelineError } from "./experiment.ts";
 import { repairStage } from "./repair.ts";
 import { stageLogSummary } from "./report.ts";
 import {
+  evalDir,
   evaluatePhase,
   isModelRow,
   isTrainSummary,
@@ -164,7 +165,12 @@ export function finetunePhase(
   return Effect.scoped(Effect.gen(function* () {
     const saved = yield* Effect.forEach(
       repairs,
-      (r) => readRunRecord(`${repairDir(dir, r)}/metrics.json`, "model metrics record", isModelRow),
+      (r) =>
+        readRunRecord(
+          `${evalDir(cfg, repairDir(dir, r))}/metrics.json`,
+          "model metrics record",
+          isModelRow,
+        ),
     );
     if (saved.every((x) => x !== null)) return saved;
     const { adapter, train } = yield* finetuned(cfg, lm, ds, frozen, name, dir, frozenDir);

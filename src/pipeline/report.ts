@@ -35,9 +35,13 @@ export async function runResult(
   const spec = isMethodName(method) ? methodSpec(method) : null;
   const bistate = spec?.bistate ?? false;
   const steps = trainDir
-    ? (await readJsonl<{ step: number; state: StepLog["state"]; loss: number }>(
-      `${trainDir}/log.jsonl`,
-    )).map((l) => ({ step: l.step, state: l.state, loss: l.loss }))
+    ? (await readJsonl<StepLog>(`${trainDir}/log.jsonl`)).map((l) => ({
+      step: l.step,
+      state: l.state,
+      loss: l.loss,
+      ...(l.dataGradNorm !== undefined ? { dataGradNorm: l.dataGradNorm } : {}),
+      ...(l.proximalGradNorm !== undefined ? { proximalGradNorm: l.proximalGradNorm } : {}),
+    }))
     : [];
   const drift: DriftLog[] = trainDir
     ? (await readJsonl<{ step: number; finished: DriftLog["from"]; drift: number }>(
@@ -56,6 +60,7 @@ export async function runResult(
     HS: r.harmfulScore,
     FA: r.finetuneAccuracy ?? Number.NaN,
     HSPlus: r.harmfulScorePlus,
+    ...(r.incoherenceRate !== undefined ? { incoherenceRate: r.incoherenceRate } : {}),
     refusalRate: r.refusalRate,
     byCategory: r.byCategory,
     ...(r.intervals

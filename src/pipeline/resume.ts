@@ -30,9 +30,15 @@ export interface ResumeRequest {
   readonly overrides: ReadonlyArray<readonly [string, string | true]>;
 }
 
-/** Fields a resumed run may change: they do not change what it computes. */
+/**
+ * Fields a resumed run may change: they do not change what it trains. `eval.split` evaluates
+ * a finished run again on the other held-out split (answers and metrics go to their own folder).
+ */
 export function mayChangeOnResume(path: string, command: string): boolean {
-  if (path === "backend" || path === "output.logEvery" || path === "output.checkpointEvery") {
+  if (
+    path === "backend" || path === "output.logEvery" || path === "output.checkpointEvery" ||
+    path === "eval.split"
+  ) {
     return true;
   }
   return command === "sweep" && (path.startsWith("sweep.") || path === "method.compare");
@@ -83,7 +89,7 @@ export function resumedConfig(
         source: from,
         detail: `differs from the config the run started with (${describeChanges(changed)}); ` +
           "a resumed run keeps its recorded config (only --backend, --output.checkpointEvery, " +
-          "--output.logEvery and, for a sweep, --sweep.* and --method.compare may change)",
+          "--output.logEvery, --eval.split and, for a sweep, --sweep.* and --method.compare may change)",
       });
     }
     return requested;

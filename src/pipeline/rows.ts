@@ -11,7 +11,13 @@ import type { ExperimentConfig } from "../config/mod.ts";
 import type { Interval, Judge } from "../eval/mod.ts";
 import { makeDir, writeAtomic, writeJsonFile } from "../io/mod.ts";
 import type { Datasets } from "./datasets.ts";
-import { evaluate, type ModelMetrics, type ModelUnderTest, parserFor } from "./evaluate.ts";
+import {
+  evaluate,
+  incoherenceRule,
+  type ModelMetrics,
+  type ModelUnderTest,
+  parserFor,
+} from "./evaluate.ts";
 import type { PipelineError } from "./experiment.ts";
 import { readRunRecord } from "./rundir.ts";
 
@@ -34,6 +40,12 @@ export interface ModelRow {
   readonly harmfulScore: number;
   /** HS+ (incoherent answers counted harmful). */
   readonly harmfulScorePlus: number;
+  /** Incoherent harmful-prompt answers, percent (rule named in `incoherenceRule`). */
+  readonly incoherenceRate: number;
+  /** The incoherence rule's name. */
+  readonly incoherenceRule: string;
+  /** Mean share of answer words outside the suite's vocabulary (embedded suite only). */
+  readonly meanOovFraction?: number;
   /** Percent of harmful prompts refused. */
   readonly refusalRate: number;
   /** Harmful score by BeaverTails category. */
@@ -48,6 +60,7 @@ export interface ModelRow {
   readonly intervals: {
     readonly harmfulScore: Interval;
     readonly harmfulScorePlus: Interval;
+    readonly incoherenceRate: Interval;
     readonly refusalRate: Interval;
     readonly finetuneAccuracy: Interval | null;
   };
@@ -118,6 +131,11 @@ function row(label: string, o: RowOrigin, m: ModelMetrics): ModelRow {
     ...(o.repairSeconds === undefined ? {} : { repairSeconds: o.repairSeconds }),
     harmfulScore: m.harmful.harmfulScore,
     harmfulScorePlus: m.harmful.harmfulScorePlus,
+    incoherenceRate: m.harmful.incoherenceRate,
+    incoherenceRule: m.harmful.incoherenceRule,
+    ...(m.harmful.meanOovFraction !== undefined
+      ? { meanOovFraction: m.harmful.meanOovFraction }
+      : {}),
     refusalRate: m.harmful.refusalRate,
     byCategory: m.harmful.byCategory,
     finetuneAccuracy: m.finetuneAccuracy,
@@ -146,10 +164,23 @@ export interface EvalPhase extends RowOrigin {
   readonly dir: string;
 }
 
-/** Evaluate a model and save its answers and metrics under `dir`, or reuse saved metrics. */
+/**
+ * Where a model's answers and metrics for the configured split go: `dir` itself for the test
+ * split (the reported numbers), `dir/validation` for the validation split. A model trained
+ * once can so be evaluated on both, validation first (choosing settings), test after.
+ */
+export function evalDir(cfg: ExperimentConfig, dir: string): string {
+  return cfg.eval.split === "test" ? dir : `${dir}/validation`;
+}
+
+/**
+ * Evaluate a model and save its answers and metrics under `evalDir(cfg, dir)`, or reuse saved
+ * metrics.
+ */
 export function evaluatePhase(p: EvalPhase): Effect.Effect<ModelRow, PipelineError, Backend> {
   return Effect.gen(function* () {
-    const saved = yield* readRunRecord(`${p.dir}/metrics.json`, "model metrics record", isModelRow);
+    const out = evalDir(p.cfg, p.dir);
+    const saved = yield* readRunRecord(`${out}/metrics.json`, "model metrics record", isModelRow);
     if (saved) return saved;
     const metrics = yield* evaluate({
       model: p.model,
@@ -159,12 +190,13 @@ export function evaluatePhase(p: EvalPhase): Effect.Effect<ModelRow, PipelineErr
       judge: p.judge,
       maxNewTokens: p.cfg.eval.maxNewTokens,
       batchSize: p.cfg.eval.batchSize,
+      incoherence: incoherenceRule(p.cfg),
     });
     const r = row(p.model.label, p, metrics);
-    yield* makeDir(p.dir);
+    yield* makeDir(out);
     const lines = metrics.answers.map((a) => JSON.stringify(a)).join("\n") + "\n";
-    yield* writeAtomic(`${p.dir}/answers.jsonl`, lines);
-    yield* writeJsonFile(`${p.dir}/metrics.json`, r);
+    yield* writeAtomic(`${out}/answers.jsonl`, lines);
+    yield* writeJsonFile(`${out}/metrics.json`, r);
     return r;
   });
 }

@@ -22,10 +22,11 @@ import { loadJudge } from "./judges.ts";
 import { loadDatasets, userData } from "./datasets.ts";
 import { enterRunDir } from "./experiment.ts";
 import { alignPhase, finetunePhase } from "./phases.ts";
+import { evalDir } from "./rows.ts";
 import type { RunDirPlan } from "./rundir.ts";
 import { COMPOSITION_NOTE, runResult } from "./report.ts";
 import type { Backend } from "../../backends/mod.ts";
-import { attemptIO, writeJsonFile } from "../io/mod.ts";
+import { attemptIO, makeDir, writeJsonFile } from "../io/mod.ts";
 import type { PipelineError } from "./experiment.ts";
 import { acquireMethod } from "./stages.ts";
 import { checkRepairData, checkRepairs } from "./repair.ts";
@@ -222,8 +223,10 @@ export function runSweep(
       return judge.card;
     }));
     const sweep = sweptVariable(cfg);
-    yield* writeReport(dir, {
-      title: `Sweep: ${cfg.data.task}${sweep ? ` over ${sweep}` : ""}`,
+    const out = evalDir(cfg, dir);
+    yield* makeDir(out);
+    yield* writeReport(out, {
+      title: `Sweep: ${cfg.data.task}${sweep ? ` over ${sweep}` : ""} (${cfg.eval.split} split)`,
       judge: judgeCard?.name ?? cfg.eval.judge,
       ...(judgeCard ? { judgeCard } : {}),
       runs,
@@ -231,7 +234,7 @@ export function runSweep(
       notes: [COMPOSITION_NOTE],
     });
     const rows = aggregateRuns(runs);
-    yield* writeJsonFile(`${dir}/metrics.json`, { cells: runs.length, rows });
+    yield* writeJsonFile(`${out}/metrics.json`, { cells: runs.length, rows });
     const tables = sweep
       ? [
         `Harmful score (mean ± std over seeds)\n\n${sweepTable(rows, sweep, "HS")}`,

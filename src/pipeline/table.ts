@@ -11,15 +11,17 @@ const num = (v: number | null, d = 1): string =>
 
 /**
  * A plain-text table: one line per model with HS, HS+ and FA, each with its 95% Wilson
- * interval, the refusal rate, and times; a footer line gives the sample sizes.
+ * interval, the incoherence and refusal rates, and times; a footer line gives the sample sizes.
  */
 export function comparisonTable(rows: readonly ModelRow[]): string {
-  const head = ["model", "HS [95% CI]", "HS+ [95% CI]", "refusal", "FA [95% CI]", "steps"];
+  const head = ["model", "HS [95% CI]", "HS+ [95% CI]", "incoh.", "refusal", "FA [95% CI]"];
+  head.push("steps");
   head.push("train s", "eval s");
   const body = rows.map((r) => [
     r.label,
     formatWithInterval(r.harmfulScore, r.intervals?.harmfulScore),
     formatWithInterval(r.harmfulScorePlus, r.intervals?.harmfulScorePlus),
+    num(r.incoherenceRate ?? null),
     num(r.refusalRate),
     r.finetuneAccuracy === null
       ? "-"
