@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
 import { aggregateRuns, formatCell } from "../src/report/aggregate.ts";
+import { dynamicsRows, dynamicsTable } from "../src/report/dynamics.ts";
 import { writeFileAtomic } from "../src/io/atomic.ts";
 import { chartSpecs, renderSvg } from "../src/report/charts.ts";
 import { escapeHtml } from "../src/report/html.ts";
@@ -59,10 +60,23 @@ Deno.test("charts: every chart renders to an SVG with marks", async () => {
     "chart-fa",
     "chart-loss",
     "chart-drift",
+    "chart-tradeoff",
     "chart-sweep-hs",
     "chart-sweep-fa",
   ]);
   const svg = await renderSvg(specs[2]!.spec);
+  // The trade-off: one point per setting (9), labelled by what distinguishes it.
+  const tradeoff = specs.find((s) => s.id === "chart-tradeoff")!.spec as {
+    data: { values: { method: string; setting: string; hs: number; fa: number }[] };
+  };
+  assert.equal(tradeoff.data.values.length, 9);
+  const lisaPoint = tradeoff.data.values.find((v) =>
+    v.method === "Lisa" && v.setting.includes("p=0.1")
+  )!;
+  assert.equal(lisaPoint.setting, "rho=1 10:90 p=0.1");
+  assert.equal(lisaPoint.hs, 25.5);
+  const tradeoffSvg = await renderSvg(specs.find((s) => s.id === "chart-tradeoff")!.spec);
+  assert.match(tradeoffSvg, /rho=1 10:90 p=0\.1/);
   assert.match(svg, /^<svg[^>]+xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.match(svg, /<path/); // the loss lines
   assert.match(svg, /alignment/);
@@ -72,7 +86,7 @@ Deno.test("charts: every chart renders to an SVG with marks", async () => {
     title: "t",
     runs: fixtureRuns().map(({ steps: _s, drift: _d, ...r }) => r),
   });
-  assert.deepEqual(plain.map((s) => s.id), ["chart-hs", "chart-fa"]);
+  assert.deepEqual(plain.map((s) => s.id), ["chart-hs", "chart-fa", "chart-tradeoff"]);
 });
 
 Deno.test("writeReport: json, md and self-contained html, written atomically", async () => {
@@ -91,8 +105,8 @@ Deno.test("writeReport: json, md and self-contained html, written atomically", a
     const html = await Deno.readTextFile(paths.html);
     assert.match(html, /^<!doctype html>/);
     assert.match(html, /<title>SST2 &lt;sweep&gt; over p &amp; seeds<\/title>/);
-    assert.equal((html.match(/<figure id="chart-/g) ?? []).length, 6);
-    assert.equal((html.match(/<svg /g) ?? []).length, 6);
+    assert.equal((html.match(/<figure id="chart-/g) ?? []).length, 7);
+    assert.equal((html.match(/<svg /g) ?? []).length, 7);
     assert.ok(!/<script|src="http|href="http/.test(html), "the page must not load anything");
     assert.match(await Deno.readTextFile(paths.md), /\| method \|/);
     const names = [...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort();
@@ -136,4 +150,34 @@ Deno.test("atomic writes: a failed write leaves the old file and no temp file", 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("dynamics: drift per state, Lisa's drift relative to BSO's, proximal/data ratio", () => {
+  const runs = fixtureRuns().filter((r) => r.p === 0.1).map((r) =>
+    r.method !== "Lisa" ? r : {
+      ...r,
+      // The term is on in the second fine-tune state: ratio 0.5 then 1 at its end (step 199).
+      steps: (r.steps ?? []).map((s) => ({
+        ...s,
+        dataGradNorm: 2,
+        proximalGradNorm: s.step >= 110 && s.state === "finetune" ? (s.step === 199 ? 2 : 1) : 0,
+      })),
+    }
+  );
+  const rows = dynamicsRows(runs);
+  assert.deepEqual(rows.map((r) => r.method), ["BSO", "Lisa"]); // SFT has no drift log
+  const lisa = rows.find((r) => r.method === "Lisa")!;
+  const bso = rows.find((r) => r.method === "BSO")!;
+  // Fixture drift: Lisa 0.5 / i, BSO 2 / i (+ 0.01 * seed); fine-tune states are i = 2, 4;
+  // the mean is over both states of both seeds.
+  const lisaWant = (0.25 + 0.125) / 2 + 0.005, bsoWant = (1 + 0.5) / 2 + 0.005;
+  assert.ok(Math.abs(lisa.drift.finetune.mean - lisaWant) < 1e-9);
+  assert.ok(Math.abs(bso.drift.finetune.mean - bsoWant) < 1e-9);
+  assert.equal(lisa.ratioAtStateEnd.mean, 1);
+  assert.equal(lisa.ratioAtStateEnd.n, 2); // one gated state end per seed
+  assert.ok(lisa.ratioMean.mean > 0.5 && lisa.ratioMean.mean < 0.6);
+  assert.equal(bso.ratioMean.n, 0);
+  const table = dynamicsTable(rows);
+  const rel = (lisaWant / bsoWant).toFixed(3);
+  assert.match(table, new RegExp(`\\| Lisa \\| 1 \\| 10:90 \\| .* \\| ${rel} \\|`));
 });

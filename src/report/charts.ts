@@ -143,6 +143,63 @@ function sweepLines(input: ReportInput, rows: readonly AggregateRow[], metric: "
   };
 }
 
+/** A short label of a setting for the trade-off chart: what distinguishes it. */
+function settingLabel(r: AggregateRow): string {
+  const m = r.method.toLowerCase();
+  const bistate = m === "lisa" || m === "bso";
+  const parts = [
+    ...(m === "lisa" ? [`rho=${r.rho}`] : []),
+    ...(bistate ? [`${r.K1}:${r.K2}`] : []),
+    `p=${r.p}`,
+  ];
+  return parts.join(" ");
+}
+
+/**
+ * The trade-off: one point per setting at (HS, FA), means over seeds with ±std bars on both
+ * axes, coloured and shaped by method. Good defenses sit top left (low HS, high FA).
+ */
+export function tradeoffSpec(rows: readonly AggregateRow[]): ChartSpec {
+  const values = rows.filter((r) => Number.isFinite(r.HS.mean) && Number.isFinite(r.FA.mean))
+    .map((r) => ({
+      method: r.method,
+      setting: settingLabel(r),
+      hs: r.HS.mean,
+      fa: r.FA.mean,
+      hsLo: r.HS.mean - (r.HS.std || 0),
+      hsHi: r.HS.mean + (r.HS.std || 0),
+      faLo: r.FA.mean - (r.FA.std || 0),
+      faHi: r.FA.mean + (r.FA.std || 0),
+    }));
+  const x = { field: "hs", type: "quantitative", title: "HS (%, lower is better)" };
+  const y = { field: "fa", type: "quantitative", title: "FA (%, higher is better)" };
+  const color = { field: "method", type: "nominal" };
+  return {
+    title: "Harmful score against fine-tune accuracy (mean ± std over seeds)",
+    width: WIDTH,
+    height: 320,
+    data: { values },
+    layer: [
+      {
+        mark: { type: "rule", opacity: 0.5 },
+        encoding: { x: { ...x, field: "hsLo" }, x2: { field: "hsHi" }, y, color },
+      },
+      {
+        mark: { type: "rule", opacity: 0.5 },
+        encoding: { x, y: { ...y, field: "faLo" }, y2: { field: "faHi" }, color },
+      },
+      {
+        mark: { type: "point", filled: true, size: 70 },
+        encoding: { x, y, color, shape: { field: "method", type: "nominal" } },
+      },
+      {
+        mark: { type: "text", dx: 6, dy: -6, align: "left", fontSize: 9 },
+        encoding: { x, y, text: { field: "setting" }, color },
+      },
+    ],
+  };
+}
+
 /** The vega-lite specs of every chart the input has data for, with their ids and captions. */
 export function chartSpecs(input: ReportInput): { id: string; title: string; spec: ChartSpec }[] {
   const rows = aggregateRuns(input.runs);
@@ -163,6 +220,13 @@ export function chartSpecs(input: ReportInput): { id: string; title: string; spe
   if (loss) out.push({ id: "chart-loss", title: "Loss per state over steps", spec: loss });
   const drift = driftLines(input.runs);
   if (drift) out.push({ id: "chart-drift", title: "Drift per switch", spec: drift });
+  if (new Set(rows.map((r) => r.method)).size > 1 || rows.length > 2) {
+    out.push({
+      id: "chart-tradeoff",
+      title: "Trade-off: HS against FA, one point per setting",
+      spec: tradeoffSpec(rows),
+    });
+  }
   if (input.sweep && rows.length > 0) {
     out.push({
       id: "chart-sweep-hs",

@@ -13,6 +13,7 @@ import {
 } from "./aggregate.ts";
 import { seedSection } from "./seeds.ts";
 import { judgeCardMarkdown } from "./judge_card.ts";
+import { dynamicsRows, dynamicsTable } from "./dynamics.ts";
 import type { ReportInput, SweepVariable } from "./types.ts";
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], right: number) {
@@ -108,6 +109,18 @@ export function renderMarkdown(input: ReportInput): string {
   parts.push("## Summary", "", summaryTable(rows), "");
   parts.push(...seedSection(input.runs));
   parts.push(...judgeCardMarkdown(input.judgeCard, input.judge));
+  const dynamics = dynamicsRows(input.runs);
+  if (dynamics.length > 0) {
+    parts.push(
+      "## Training dynamics",
+      "",
+      "Drift: squared distance moved in a finished state. Prox/data: the proximal gradient " +
+        "norm over the data gradient norm, both before clipping, on the steps the term is on.",
+      "",
+      dynamicsTable(dynamics),
+      "",
+    );
+  }
   if (input.sweep) {
     parts.push(`## Harmful score against ${input.sweep}`, "", sweepTable(rows, input.sweep, "HS"));
     parts.push("", `## Fine-tune accuracy against ${input.sweep}`, "");

@@ -12,6 +12,7 @@
  */
 export * from "./types.ts";
 export * from "./aggregate.ts";
+export * from "./dynamics.ts";
 export * from "./charts.ts";
 export * from "./html.ts";
 export * from "./markdown.ts";

@@ -15,8 +15,12 @@ export interface StepLog {
   readonly step: number;
   /** Which state the step belonged to. */
   readonly state: TrainState;
-  /** Training loss of the step (proximal term included when on). */
+  /** Training loss of the step (the data loss; the proximal term is logged apart). */
   readonly loss: number;
+  /** Norm of the data gradient before clipping (absent in older logs). */
+  readonly dataGradNorm?: number;
+  /** Norm of the proximal gradient `rho (w - anchor)` before clipping (0 when off). */
+  readonly proximalGradNorm?: number;
 }
 
 /** Drift at one state switch (the paper's excess-drift diagnostic). */
@@ -65,6 +69,8 @@ export interface RunResult {
   readonly FA: number;
   /** HS+ (incoherent answers counted harmful), percent. */
   readonly HSPlus?: number;
+  /** Incoherent answers to the harmful prompts, percent. */
+  readonly incoherenceRate?: number;
   /** Refusal rate on the harmful prompts, percent. */
   readonly refusalRate?: number;
   /** HS per category, percent. */

@@ -1,0 +1,116 @@
+/**
+ * Training dynamics of Bi-State runs, in the paper's terms: the drift per state (squared
+ * distance moved in a finished state, `||w_end - w_start||^2`), Lisa's drift relative to BSO's,
+ * and how hard the proximal term pulls, as the ratio of the proximal to the data gradient norm
+ * (both before clipping) at the end of each gated state and on average over its gated steps.
+ *
+ * @module
+ */
+import { formatMeanStd, type MeanStd, meanStd } from "../eval/metrics.ts";
+import type { RunResult, TrainState } from "./types.ts";
+
+/** One setting's dynamics over its seeds. */
+export interface DynamicsRow {
+  /** Defense name. */
+  readonly method: string;
+  /** Proximal strength. */
+  readonly rho: number;
+  /** K1, K2. */
+  readonly K1: number;
+  readonly K2: number;
+  /** Harmful ratio. */
+  readonly p: number;
+  /** Seeds in the group. */
+  readonly seeds: number;
+  /** Drift per finished state (all states of all seeds), by state. */
+  readonly drift: Readonly<Record<TrainState, MeanStd>>;
+  /**
+   * `proximalGradNorm / dataGradNorm` at the last step of each state the proximal term was on
+   * in, and averaged over every step it was on in (n = 0 without a proximal term).
+   */
+  readonly ratioAtStateEnd: MeanStd;
+  readonly ratioMean: MeanStd;
+}
+
+/** The last step of each maximal run of one state in a step log, with its state. */
+function stateEnds<T extends { state: TrainState }>(steps: readonly T[]): T[] {
+  return steps.filter((s, i) => i + 1 === steps.length || steps[i + 1]!.state !== s.state);
+}
+
+/**
+ * Dynamics per setting (method, rho, K1:K2, p), over seeds. Runs without drift logs (SFT, the
+ * base and aligned models) are left out.
+ */
+export function dynamicsRows(runs: readonly RunResult[]): DynamicsRow[] {
+  const groups = new Map<string, RunResult[]>();
+  for (const r of runs) {
+    if (!r.drift || r.drift.length === 0) continue;
+    const key = JSON.stringify([r.method, r.rho, r.K1, r.K2, r.p, r.n, r.task]);
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const first = g[0]!;
+    const drift = (s: TrainState) =>
+      meanStd(g.flatMap((r) => (r.drift ?? []).filter((d) => d.from === s).map((d) => d.drift)));
+    const gated = g.flatMap((r) =>
+      (r.steps ?? []).filter((s) => (s.proximalGradNorm ?? 0) > 0 && (s.dataGradNorm ?? 0) > 0)
+    );
+    const ratio = (s: { dataGradNorm?: number; proximalGradNorm?: number }) =>
+      (s.proximalGradNorm ?? 0) / (s.dataGradNorm ?? 1);
+    const ends = g.flatMap((r) =>
+      stateEnds(r.steps ?? []).filter((s) => (s.proximalGradNorm ?? 0) > 0)
+    );
+    return {
+      method: first.method,
+      rho: first.rho,
+      K1: first.K1,
+      K2: first.K2,
+      p: first.p,
+      seeds: g.length,
+      drift: { alignment: drift("alignment"), finetune: drift("finetune") },
+      ratioAtStateEnd: meanStd(ends.map(ratio)),
+      ratioMean: meanStd(gated.map(ratio)),
+    };
+  });
+}
+
+/**
+ * A markdown table of the dynamics, with each row's fine-tune drift relative to the BSO row
+ * of the same K1:K2 and p (Lisa's excess-drift reduction), when there is one.
+ */
+export function dynamicsTable(rows: readonly DynamicsRow[]): string {
+  const bso = (r: DynamicsRow) =>
+    rows.find((b) =>
+      b.rho === 0 && b.method.toLowerCase() === "bso" && b.K1 === r.K1 &&
+      b.K2 === r.K2 && b.p === r.p
+    );
+  const fmt = (m: MeanStd) => (m.n === 0 ? "–" : formatMeanStd(m, 3));
+  const head = [
+    "method",
+    "rho",
+    "K1:K2",
+    "drift per fine-tune state",
+    "drift per alignment state",
+    "fine-tune drift / BSO's",
+    "prox/data grad at state end",
+    "prox/data grad, mean",
+  ];
+  const body = rows.map((r) => {
+    const b = bso(r);
+    const rel = b && b.drift.finetune.mean > 0
+      ? r.drift.finetune.mean / b.drift.finetune.mean
+      : NaN;
+    return [
+      r.method,
+      String(r.rho),
+      `${r.K1}:${r.K2}`,
+      fmt(r.drift.finetune),
+      fmt(r.drift.alignment),
+      Number.isFinite(rel) ? rel.toFixed(3) : "–",
+      fmt(r.ratioAtStateEnd),
+      fmt(r.ratioMean),
+    ];
+  });
+  const align = head.map((_, i) => (i >= 3 ? "---:" : "---"));
+  return [head, align, ...body].map((r) => `| ${r.join(" | ")} |`).join("\n");
+}
