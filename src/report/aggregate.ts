@@ -30,6 +30,8 @@ export interface AggregateRow {
   readonly FA: MeanStd;
   /** HS+ over seeds (n = 0 when no run reported it). */
   readonly HSPlus: MeanStd;
+  /** Incoherent answers to the harmful prompts, percent, over seeds (n = 0 when unreported). */
+  readonly incoherence: MeanStd;
   /** A single-seed group's 95% intervals (absent over several seeds: mean ± std instead). */
   readonly intervals?: RunResult["intervals"];
 }
@@ -89,6 +91,9 @@ export function aggregateRuns(runs: readonly RunResult[]): AggregateRow[] {
       HS: meanStd(g.map((r) => r.HS)),
       FA: meanStd(g.map((r) => r.FA)),
       HSPlus: meanStd(g.flatMap((r) => (r.HSPlus === undefined ? [] : [r.HSPlus]))),
+      incoherence: meanStd(
+        g.flatMap((r) => (r.incoherenceRate === undefined ? [] : [r.incoherenceRate])),
+      ),
       ...(g.length === 1 && first.intervals ? { intervals: first.intervals } : {}),
     };
   });

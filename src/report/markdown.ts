@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatMeanStd } from "../eval/metrics.ts";
 import {
   type AggregateRow,
   aggregateRuns,
@@ -60,12 +61,14 @@ export function sweepTable(
 export function summaryTable(rows: readonly AggregateRow[]): string {
   const vary = varyingSettings(rows);
   const showPlus = rows.some((r) => r.HSPlus.n > 0);
+  const showIncoherence = rows.some((r) => r.incoherence.n > 0);
   const header = [
     "method",
     ...vary,
     "HS (lower better)",
     "FA (higher better)",
     ...(showPlus ? ["HS+"] : []),
+    ...(showIncoherence ? ["incoherent"] : []),
     "seeds",
   ];
   const body = rows.map((r) => [
@@ -74,6 +77,7 @@ export function summaryTable(rows: readonly AggregateRow[]): string {
     formatCell(r, "HS"),
     formatCell(r, "FA"),
     ...(showPlus ? [formatCell(r, "HSPlus")] : []),
+    ...(showIncoherence ? [formatMeanStd(r.incoherence)] : []),
     String(r.seeds.length),
   ]);
   return table(header, body, 1 + vary.length);
