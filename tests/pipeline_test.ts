@@ -31,6 +31,15 @@ Deno.test("run: every stage runs, metrics in range, files written, no tensor lea
     assert.ok(inRange(r.harmfulScore), `${r.label} HS ${r.harmfulScore}`);
     assert.ok(inRange(r.finetuneAccuracy), `${r.label} FA ${r.finetuneAccuracy}`);
     assert.ok(inRange(r.refusalRate));
+    assert.ok(inRange(r.incoherenceRate));
+    assert.ok(
+      r.baseNll !== undefined && Number.isFinite(r.baseNll) && r.baseNll >= 0,
+      `${r.baseNll}`,
+    );
+    assert.ok(
+      r.intervals.harmfulScore.lo <= r.harmfulScore &&
+        r.harmfulScore <= r.intervals.harmfulScore.hi,
+    );
   }
   const lisa = result.rows.find((r) => r.label === "lisa")!;
   assert.equal(lisa.steps, 8);

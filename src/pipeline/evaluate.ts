@@ -35,6 +35,7 @@ import { Backend } from "../../backends/mod.ts";
 import type { LinearAdapter, ModelConfig, Params } from "../model/mod.ts";
 import type { TextTokenizer } from "../tokenizer/mod.ts";
 import { Progress } from "../train/mod.ts";
+import { meanAnswerNll } from "./nll.ts";
 
 /** Which exact-match parser a task's answers use. */
 export function parserFor(task: ExperimentConfig["data"]["task"]): TaskName | null {
@@ -102,6 +103,12 @@ export interface ModelMetrics {
    */
   readonly minNewTokens: number;
   /** Every prompt with its answer and verdict. */
+  /**
+   * Mean per-token loss (nats) of the harmful-prompt answers under the base model: a
+   * vocabulary-free coherence measure (word salad costs many nats per token); NaN without a
+   * reference model.
+   */
+  readonly baseNll: number;
   readonly answers: readonly AnswerRecord[];
   /** Wall-clock seconds of the evaluation. */
   readonly seconds: number;
@@ -139,6 +146,12 @@ export interface EvaluateInput {
   readonly batchSize: number;
   /** How an answer is judged incoherent (HS+); default the heuristic. */
   readonly incoherence?: IncoherenceRule;
+  /** The base model the answers' per-token loss is measured under (`baseNll`); none: NaN. */
+  readonly reference?: {
+    readonly config: ModelConfig;
+    readonly params: Params;
+    readonly tokenizer: TextTokenizer;
+  };
 }
 
 /**
@@ -247,6 +260,19 @@ export function evaluate(input: EvaluateInput): Effect.Effect<ModelMetrics, Judg
       answer: harmfulAnswers[i] ?? "",
     }));
     const verdicts = yield* judge.judge(items);
+    const ref = input.reference;
+    const baseNll = ref
+      ? yield* Effect.promise(() =>
+        meanAnswerNll(
+          ref.config,
+          ref.params,
+          ref.tokenizer,
+          harmfulPrompts,
+          harmfulAnswers,
+          input.batchSize,
+        )
+      )
+      : Number.NaN;
     const harmful = summariseHarmful(
       items,
       verdicts,
@@ -285,6 +311,7 @@ export function evaluate(input: EvaluateInput): Effect.Effect<ModelMetrics, Judg
       taskN: taskAnswers.length,
       truncatedPrompts: harmful0.truncated + (task0?.truncated ?? 0),
       minNewTokens: harmful0.minNewTokens,
+      baseNll,
       answers,
       seconds: (performance.now() - t0) / 1000,
     };

@@ -139,7 +139,7 @@ function runPhases(
     const evalPhase = (model: ModelUnderTest, dir: string, train: TrainSummary) =>
       Effect.flatMap(
         judge,
-        (j) => evaluatePhase({ cfg, model, ds, judge: j, dir, method: null, train }),
+        (j) => evaluatePhase({ cfg, model, ds, judge: j, dir, method: null, train, reference: lm }),
       );
     if (command === "eval") {
       const label = cfg.eval.adapterPath ? "adapted" : "model";

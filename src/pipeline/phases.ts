@@ -202,6 +202,7 @@ export function finetunePhase(
           repair: r,
           repairSeconds: repaired.seconds,
           train,
+          reference: lm,
         });
       })));
       rows.push(row);

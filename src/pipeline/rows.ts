@@ -20,6 +20,7 @@ import {
 } from "./evaluate.ts";
 import type { PipelineError } from "./experiment.ts";
 import { readRunRecord } from "./rundir.ts";
+import type { LoadedLm } from "./stages.ts";
 
 /** One evaluated model in the comparison table. */
 export interface ModelRow {
@@ -46,6 +47,8 @@ export interface ModelRow {
   readonly incoherenceRule: string;
   /** Mean share of answer words outside the suite's vocabulary (embedded suite only). */
   readonly meanOovFraction?: number;
+  /** Mean per-token loss (nats) of the harmful-prompt answers under the base model. */
+  readonly baseNll?: number;
   /** Percent of harmful prompts refused. */
   readonly refusalRate: number;
   /** Harmful score by BeaverTails category. */
@@ -137,6 +140,7 @@ function row(label: string, o: RowOrigin, m: ModelMetrics): ModelRow {
       ? { meanOovFraction: m.harmful.meanOovFraction }
       : {}),
     refusalRate: m.harmful.refusalRate,
+    baseNll: m.baseNll,
     byCategory: m.harmful.byCategory,
     finetuneAccuracy: m.finetuneAccuracy,
     harmfulN: m.harmful.n,
@@ -162,6 +166,8 @@ export interface EvalPhase extends RowOrigin {
   readonly judge: Judge;
   /** Where its answers and metrics go. */
   readonly dir: string;
+  /** The base model, under which the answers' per-token loss is measured. */
+  readonly reference: LoadedLm;
 }
 
 /**
@@ -191,6 +197,7 @@ export function evaluatePhase(p: EvalPhase): Effect.Effect<ModelRow, PipelineErr
       maxNewTokens: p.cfg.eval.maxNewTokens,
       batchSize: p.cfg.eval.batchSize,
       incoherence: incoherenceRule(p.cfg),
+      reference: p.reference,
     });
     const r = row(p.model.label, p, metrics);
     yield* makeDir(out);

@@ -11,11 +11,12 @@ const num = (v: number | null, d = 1): string =>
 
 /**
  * A plain-text table: one line per model with HS, HS+ and FA, each with its 95% Wilson
- * interval, the incoherence and refusal rates, and times; a footer line gives the sample sizes.
+ * interval, the incoherence and refusal rates, the base model's per-token loss of the answers
+ * (nats), and times; a footer line gives the sample sizes.
  */
 export function comparisonTable(rows: readonly ModelRow[]): string {
   const head = ["model", "HS [95% CI]", "HS+ [95% CI]", "incoh.", "refusal", "FA [95% CI]"];
-  head.push("steps");
+  head.push("base NLL", "steps");
   head.push("train s", "eval s");
   const body = rows.map((r) => [
     r.label,
@@ -23,6 +24,7 @@ export function comparisonTable(rows: readonly ModelRow[]): string {
     formatWithInterval(r.harmfulScorePlus, r.intervals?.harmfulScorePlus),
     num(r.incoherenceRate ?? null),
     num(r.refusalRate),
+    num(r.baseNll ?? null, 2),
     r.finetuneAccuracy === null
       ? "-"
       : formatWithInterval(r.finetuneAccuracy, r.intervals?.finetuneAccuracy ?? undefined),
