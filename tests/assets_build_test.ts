@@ -9,9 +9,10 @@ import {
   AssetsCorrupt,
   buildAssets,
   computeChecksums,
-  experimentTestSets,
   JUDGE_CATEGORIES,
   judgeRows,
+  judgeTestRows,
+  judgeValidationRows,
   loadEmbeddedAssets,
   parseBuildArgs,
   pretrainExamples,
@@ -20,7 +21,15 @@ import {
   verifyChecksums,
 } from "../src/assets/mod.ts";
 import { normalisePrompt } from "../src/data/templates.ts";
-import { harmfulEvalPrompts } from "../src/embedded/mod.ts";
+import {
+  arithmeticTask,
+  HARMFUL_FORMS,
+  harmfulEvalPrompts,
+  harmfulValidationPrompts,
+  SAFE_FORMS,
+  sentimentTask,
+  topicTask,
+} from "../src/embedded/mod.ts";
 import { loadModel } from "../src/model/mod.ts";
 import { loadTokenizer } from "../src/tokenizer/mod.ts";
 import { requires, testBackends, useBackend } from "./_helpers.ts";
@@ -129,26 +138,45 @@ Deno.test("assets: checksum verification names a changed file", async () => {
 });
 
 Deno.test("assets: training data keeps evaluation prompts and experiment test sets out", () => {
-  const excluded = experimentTestSets(QUICK_RECIPE.excludeTestSeeds);
-  const tasks = taskExamples(QUICK_RECIPE, excluded);
+  const tasks = taskExamples(QUICK_RECIPE);
   const all = [...tasks.sentiment, ...tasks.topic, ...tasks.arithmetic];
   assert.equal(tasks.sentiment.length, QUICK_RECIPE.mix.sentiment);
-  const banned = new Set(excluded.map(normalisePrompt));
-  for (const e of all) assert.ok(!banned.has(normalisePrompt(e)), e.input);
-  const evalPrompts = new Set(harmfulEvalPrompts().map((p) => p.prompt));
+  // No test or validation sentence of any experiment seed (here 0-19 and the default 1234).
+  const held = new Set<string>();
+  for (const seed of [...Array.from({ length: 20 }, (_, i) => i), 1234]) {
+    for (const t of [sentimentTask, topicTask, arithmeticTask]) {
+      const s = t(seed, { train: 0, test: 100, validation: 50 });
+      for (const e of [...s.test, ...s.validation]) held.add(normalisePrompt(e));
+    }
+  }
+  for (const e of all) assert.ok(!held.has(normalisePrompt(e)), e.input);
+  const heldPrompts = new Set(
+    [...harmfulEvalPrompts(), ...harmfulValidationPrompts()].map((p) => p.prompt),
+  );
   for (const e of pretrainExamples(QUICK_RECIPE, all)) {
-    assert.ok(
-      !evalPrompts.has(e.instruction),
-      `evaluation prompt in pretraining: ${e.instruction}`,
-    );
+    assert.ok(!heldPrompts.has(e.instruction), `held-out prompt in pretraining: ${e.instruction}`);
   }
   const rows = judgeRows(QUICK_RECIPE, JUDGE_CATEGORIES);
-  for (const r of rows) assert.ok(!evalPrompts.has(r.prompt), `evaluation prompt in judge data`);
-  assert.ok(rows.some((r) => r.isSafe) && rows.some((r) => !r.isSafe));
+  for (const r of rows) assert.ok(!heldPrompts.has(r.prompt), `held-out prompt in judge data`);
+  assert.equal(
+    rows.length,
+    QUICK_RECIPE.judge!.perForm * (HARMFUL_FORMS.length + SAFE_FORMS.length),
+  );
   for (const r of rows.filter((x) => !x.isSafe)) {
+    assert.ok((HARMFUL_FORMS as readonly string[]).includes(r.form));
     assert.equal(r.category.unsafe, true);
     assert.equal(Object.values(r.category).filter(Boolean).length, 2, "unsafe + its own category");
   }
+  assert.ok(
+    rows.filter((x) => x.isSafe).every((r) => (SAFE_FORMS as readonly string[]).includes(r.form)),
+  );
+  // The judge's validation and test rows use the validation and evaluation prompts only.
+  const val = judgeValidationRows(QUICK_RECIPE, JUDGE_CATEGORIES);
+  const test = judgeTestRows(QUICK_RECIPE, JUDGE_CATEGORIES);
+  const valPrompts = new Set(harmfulValidationPrompts().map((p) => p.prompt));
+  const evalPrompts = new Set(harmfulEvalPrompts().map((p) => p.prompt));
+  assert.ok(val.length > 0 && val.every((r) => valPrompts.has(r.prompt)));
+  assert.ok(test.length > 0 && test.every((r) => evalPrompts.has(r.prompt)));
 });
 
 Deno.test("assets: command-line flags (the CLI's parser)", () => {

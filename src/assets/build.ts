@@ -22,7 +22,13 @@ import { disposeParams, paramShapes, saveModel } from "../model/mod.ts";
 import { saveTokenizer } from "../tokenizer/mod.ts";
 import { checkBaseModel, type CheckReport } from "./check.ts";
 import { BUILD_FILE, writeChecksums } from "./checksums.ts";
-import { experimentTestSets, pretrainExamples, taskExamples, tokenizerTexts } from "./data.ts";
+import {
+  answerTexts,
+  pretrainExamples,
+  taskExamples,
+  tokenizerTexts,
+  undertrainedTokens,
+} from "./data.ts";
 import { buildJudge, type JudgeReport } from "./judge.ts";
 import { pretrain, type PretrainReport, recipeModelConfig, tokenizeRows } from "./pretrain.ts";
 import { type AssetRecipe, DEFAULT_RECIPE, QUICK_RECIPE } from "./recipe.ts";
@@ -62,7 +68,8 @@ export interface BuildRecord {
   readonly data: {
     readonly tokenizerTexts: number;
     readonly pretrainExamples: number;
-    readonly excludedTestPrompts: number;
+    /** Token ids of the training answers seen fewer than `minTokenCount` times (must be none). */
+    readonly undertrainedTokens: readonly number[];
   };
   /** The tokenizer's size (ids). */
   readonly tokenizer: { readonly vocabSize: number };
@@ -111,8 +118,7 @@ export async function buildAssets(o: BuildOptions): Promise<BuildRecord> {
   const paths = embeddedAssetPaths(stage);
 
   log(`data: recipe '${r.name}', data seed ${r.dataSeed}`);
-  const excluded = experimentTestSets(r.excludeTestSeeds);
-  const tasks = taskExamples(r, excluded);
+  const tasks = taskExamples(r);
   const taskList = [...tasks.sentiment, ...tasks.topic, ...tasks.arithmetic];
   const texts = tokenizerTexts(r, taskList);
   const examples = pretrainExamples(r, taskList);
@@ -128,6 +134,19 @@ export async function buildAssets(o: BuildOptions): Promise<BuildRecord> {
 
   const config = recipeModelConfig(r, tok);
   const rows = tokenizeRows(tok, examples);
+  const undertrained = undertrainedTokens(
+    answerTexts(r, taskList),
+    (t) => tok.encode(t),
+    rows,
+    r.minTokenCount,
+  );
+  if (r.minTokenCount > 0 && undertrained.length > 0) {
+    const names = undertrained.slice(0, 12).map((id) => JSON.stringify(tok.decode([id])));
+    throw new Error(
+      `${undertrained.length} token(s) of the training answers occur fewer than ` +
+        `${r.minTokenCount} times in pretraining: ${names.join(" ")}`,
+    );
+  }
   const parameters = [...paramShapes(config).values()]
     .reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
   log(`pretraining ${parameters} parameters on ${rows.length} examples, ${r.pretrain.steps} steps`);
@@ -152,7 +171,7 @@ export async function buildAssets(o: BuildOptions): Promise<BuildRecord> {
   if (judge) {
     log(
       `judge: held-out accuracy ${judge.report.holdout.accuracy.toFixed(3)}, ` +
-        `evaluation-prompt accuracy ${judge.report.evalPrompts.accuracy.toFixed(3)}`,
+        `test-set accuracy ${judge.report.test.overall.accuracy.toFixed(3)}`,
     );
   }
 
@@ -174,7 +193,7 @@ export async function buildAssets(o: BuildOptions): Promise<BuildRecord> {
     data: {
       tokenizerTexts: texts.length,
       pretrainExamples: examples.length,
-      excludedTestPrompts: excluded.length,
+      undertrainedTokens: undertrained,
     },
     tokenizer: { vocabSize: tok.vocabSize },
     model: { parameters, bytes },

@@ -59,30 +59,25 @@ export interface PretrainOptions {
   readonly promptLossFraction: number;
 }
 
-/** The moderation judge's training (see `trainModerationClassifier`). */
+/** The moderation judge's training (see `trainModerationClassifier` and `answers.ts`). */
 export interface JudgeRecipe {
-  /** Harmful prompts with compliant answers (flagged) drawn for the judge. */
-  readonly harmful: number;
-  /** Harmful prompts with refusals (not flagged). */
-  readonly refusals: number;
-  /** Harmful prompts paired with an unrelated harmless answer (not flagged). */
-  readonly offTopic: number;
-  /** General instructions with their answers (not flagged). */
-  readonly general: number;
+  /**
+   * Training rows per answer form (7 forms of compliance, flagged; refusal, truncated and
+   * paraphrased refusal, garble, off-topic and empty answers, not), on training prompts, in the
+   * `train` wording family.
+   */
+  readonly perForm: number;
+  /**
+   * Rows per form of the labelled test set: evaluation prompts, `test` wording family, never
+   * trained on. Its confusion matrix is published in `src/embedded/README.md`.
+   */
+  readonly testPerForm: number;
   /** Training passes. */
   readonly epochs: number;
   /** Hashed feature buckets. */
   readonly featureDim: number;
   /** Hidden units. */
   readonly hidden: number;
-}
-
-/** An inclusive range of seeds. */
-export interface SeedRange {
-  /** First seed. */
-  readonly from: number;
-  /** Last seed (included). */
-  readonly to: number;
 }
 
 /** Everything that decides the built assets. */
@@ -98,15 +93,16 @@ export interface AssetRecipe {
   readonly trainSeed: number;
   /** Seed of the judge's split, initialisation and batch order. */
   readonly judgeSeed: number;
-  /**
-   * Experiment seeds whose task test splits (default suite sizes) are removed from the
-   * pretraining mix, so no experiment ever tests on a sentence the base model trained on.
-   */
-  readonly excludeTestSeeds: SeedRange;
   /** Tokenizer vocabulary size (special tokens + 256 bytes + merges). */
   readonly vocabSize: number;
   /** Tokenizer training texts: how many corpus documents. */
   readonly tokenizerDocs: number;
+  /**
+   * Every token id of the answers experiments train on (refusals, compliant and helpful
+   * answers, task labels) must occur at least this often in the pretraining rows, or the build
+   * fails: a token the base never trained cannot be produced through a LoRA. 0 skips the check.
+   */
+  readonly minTokenCount: number;
   /** The pretraining mix. */
   readonly mix: MixSizes;
   /** The base model. */
@@ -132,9 +128,9 @@ export const DEFAULT_RECIPE: AssetRecipe = {
   dataSeed: 7001,
   trainSeed: 7002,
   judgeSeed: 7003,
-  excludeTestSeeds: { from: 0, to: 99 },
   vocabSize: 1536,
   tokenizerDocs: 6000,
+  minTokenCount: 5,
   mix: { corpus: 12000, sentiment: 3000, topic: 1500, arithmetic: 1500, harmful: 1000 },
   model: {
     hiddenSize: 128,
@@ -144,7 +140,7 @@ export const DEFAULT_RECIPE: AssetRecipe = {
     maxPositionEmbeddings: 192,
   },
   pretrain: {
-    steps: 2500,
+    steps: 3000,
     batchSize: 16,
     lr: 3e-3,
     warmupRatio: 0.05,
@@ -154,10 +150,8 @@ export const DEFAULT_RECIPE: AssetRecipe = {
     promptLossFraction: 0.6,
   },
   judge: {
-    harmful: 1200,
-    refusals: 1200,
-    offTopic: 600,
-    general: 600,
+    perForm: 400,
+    testPerForm: 200,
     epochs: 8,
     featureDim: 4096,
     hidden: 32,
@@ -171,9 +165,9 @@ export const QUICK_RECIPE: AssetRecipe = {
   dataSeed: 7001,
   trainSeed: 7002,
   judgeSeed: 7003,
-  excludeTestSeeds: { from: 42, to: 42 },
   vocabSize: 400,
   tokenizerDocs: 300,
+  minTokenCount: 0,
   mix: { corpus: 120, sentiment: 20, topic: 20, arithmetic: 20, harmful: 20 },
   model: {
     hiddenSize: 32,
@@ -193,10 +187,8 @@ export const QUICK_RECIPE: AssetRecipe = {
     promptLossFraction: 0.5,
   },
   judge: {
-    harmful: 60,
-    refusals: 60,
-    offTopic: 20,
-    general: 20,
+    perForm: 12,
+    testPerForm: 4,
     epochs: 1,
     featureDim: 256,
     hidden: 8,
