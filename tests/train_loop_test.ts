@@ -71,13 +71,15 @@ for (const backend of await testBackends()) {
         assert.ok(Math.abs(r.gradNorm - r.dataGradNorm) <= 1e-5 * Math.max(1, r.gradNorm));
       }
     }
-    assert.deepEqual(result.drift.map((d) => d.step), [3, 7, 10, 14, 17]);
+    // Every switch, and the end of the run for the last state.
+    assert.deepEqual(result.drift.map((d) => d.step), [3, 7, 10, 14, 17, 20]);
     assert.deepEqual(result.drift.map((d) => d.finished), [
       "alignment",
       "finetune",
       "alignment",
       "finetune",
       "alignment",
+      "finetune",
     ]);
     assert.ok(result.drift.every((d) => d.drift > 0));
     const log = Deno.readTextFileSync(`${dir}/r/log.jsonl`).trim().split("\n").map((l) =>

@@ -15,8 +15,8 @@ export const EMBEDDED_PRESET = {
   alignment: {
     // T-Vaccine's S scaled with depth: the reference picks 8 of Llama2-7B's 32 layers.
     tvaccineLayers: 1,
-    lora: { alpha: 16 },
-    optim: { lr: 1e-2, batchSize: 8, epochs: 1, maxSteps: 300 },
+    lora: { alpha: 8 },
+    optim: { lr: 3e-3, batchSize: 8, epochs: 1, maxSteps: 300 },
   },
   finetune: {
     optim: { lr: 5e-3, batchSize: 8, epochs: 1, maxSteps: 300 },

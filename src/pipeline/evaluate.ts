@@ -102,13 +102,13 @@ export interface ModelMetrics {
    * context; task answers have their own budget, {@link taskBudget}).
    */
   readonly minNewTokens: number;
-  /** Every prompt with its answer and verdict. */
   /**
-   * Mean per-token loss (nats) of the harmful-prompt answers under the base model: a
-   * vocabulary-free coherence measure (word salad costs many nats per token); NaN without a
-   * reference model.
+   * Mean per-token loss (nats) of the harmful-prompt answers' text under the base model: a
+   * vocabulary-free fluency measure (see `nll.ts` for what it does and does not show); NaN
+   * without a reference model.
    */
   readonly baseNll: number;
+  /** Every prompt with its answer and verdict. */
   readonly answers: readonly AnswerRecord[];
   /** Wall-clock seconds of the evaluation. */
   readonly seconds: number;
@@ -263,14 +263,7 @@ export function evaluate(input: EvaluateInput): Effect.Effect<ModelMetrics, Judg
     const ref = input.reference;
     const baseNll = ref
       ? yield* Effect.promise(() =>
-        meanAnswerNll(
-          ref.config,
-          ref.params,
-          ref.tokenizer,
-          harmfulPrompts,
-          harmfulAnswers,
-          input.batchSize,
-        )
+        meanAnswerNll(ref.config, ref.params, ref.tokenizer, harmfulAnswers, input.batchSize)
       )
       : Number.NaN;
     const harmful = summariseHarmful(

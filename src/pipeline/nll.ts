@@ -1,8 +1,12 @@
 /**
- * The base model's per-token loss of an answer: how surprising the answer's text is to the
- * model every other model started from. A coherence measure that needs no closed vocabulary,
- * so it works for real models too: word salad and garbled copies cost many nats per token,
- * fluent refusals and compliance few. Reported beside the closed-vocabulary incoherence rate.
+ * The base model's per-token loss of an answer's text on its own (after BOS only, without the
+ * prompt): how fluent the text is to the model every other model started from. A coherence
+ * measure that needs no closed vocabulary, so it works for real models too. On the embedded
+ * suite it separates word salad (about 8 nats per token) from refusals (about 4) and compliant
+ * answers (about 2.7), but it also reflects what the base model is used to writing: it has
+ * seen refusal sentences only as copied text, so they cost more than compliance. Compare it
+ * between models whose answers are of the same kind; the closed-vocabulary incoherence rate is
+ * the measure HS+ uses.
  *
  * Legend: B batch, T time.
  *
@@ -13,25 +17,25 @@ import { causalLmLoss, type ModelConfig, type Params } from "../model/mod.ts";
 import { batchToTensors, padForTraining, type TextTokenizer } from "../tokenizer/mod.ts";
 
 /**
- * Mean negative log-likelihood per answer token (nats) of `answers` after `prompts` under
- * `params`, over all answers together (token-weighted); `NaN` when no answer has a token.
- * Answers are scored as text (re-encoded), without an end-of-sequence token: a cut answer
- * is not penalised for stopping. Leaves no tensors behind.
+ * Mean negative log-likelihood per answer token (nats) of `answers`, each scored after BOS
+ * alone, under `params`, over all answers together (token-weighted); `NaN` when no answer has
+ * a token. Answers are scored as text (re-encoded), without an end-of-sequence token: a cut
+ * answer is not penalised for stopping. Leaves no tensors behind.
  */
 export async function meanAnswerNll(
   config: ModelConfig,
   params: Params,
   tok: TextTokenizer,
-  prompts: readonly string[],
   answers: readonly string[],
   batchSize: number,
 ): Promise<number> {
   let total = 0;
   let count = 0;
-  for (let i = 0; i < prompts.length; i += batchSize) {
-    const rows = prompts.slice(i, i + batchSize).map((p, j) => ({
-      prompt: tok.encode(p, { addSpecialTokens: true }),
-      target: tok.encode(answers[i + j] ?? ""),
+  const bos = tok.encode("", { addSpecialTokens: true });
+  for (let i = 0; i < answers.length; i += batchSize) {
+    const rows = answers.slice(i, i + batchSize).map((a) => ({
+      prompt: bos,
+      target: tok.encode(a.trim()),
     }));
     const batch = padForTraining(rows, tok.padId, config.maxPositionEmbeddings);
     // Targets counted as the loss counts them: label positions after the first.

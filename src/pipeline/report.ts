@@ -7,6 +7,7 @@
 import type { ExperimentConfig } from "../config/mod.ts";
 import type { JudgeCard } from "../eval/mod.ts";
 import type { DriftLog, ReportInput, RunResult, StepLog } from "../report/mod.ts";
+import { proximalGateStep, stateAt } from "../train/mod.ts";
 import type { ModelRow } from "./rows.ts";
 import { isMethodName, type LisaState, methodSpec } from "../train/mod.ts";
 
@@ -77,6 +78,15 @@ export async function runResult(
     trainSeconds: r.trainSeconds + (r.repairSeconds ?? 0),
     steps,
     drift,
+    ...(bistate
+      ? {
+        gateStep: proximalGateStep(
+          r.steps,
+          cfg.method.proximalWarmup,
+          (s) => stateAt(s, cfg.method.alignmentSteps, cfg.method.finetuneSteps),
+        ),
+      }
+      : {}),
   };
 }
 

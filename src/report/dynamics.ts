@@ -4,6 +4,9 @@
  * and how hard the proximal term pulls, as the ratio of the proximal to the data gradient norm
  * (both before clipping) at the end of each gated state and on average over its gated steps.
  *
+ * States are split at the proximal gate (`gateStep`): before it Lisa is BSO, so only the states
+ * that start at or after it say what the proximal term does.
+ *
  * @module
  */
 import { formatMeanStd, type MeanStd, meanStd } from "../eval/metrics.ts";
@@ -22,8 +25,10 @@ export interface DynamicsRow {
   readonly p: number;
   /** Seeds in the group. */
   readonly seeds: number;
-  /** Drift per finished state (all states of all seeds), by state. */
+  /** Drift per state that starts at or after the gate (all seeds), by state. */
   readonly drift: Readonly<Record<TrainState, MeanStd>>;
+  /** Drift per fine-tune state that starts before the gate (Lisa runs as BSO there). */
+  readonly driftBeforeGate: MeanStd;
   /**
    * `proximalGradNorm / dataGradNorm` at the last step of each state the proximal term was on
    * in, and averaged over every step it was on in (n = 0 without a proximal term).
@@ -50,8 +55,16 @@ export function dynamicsRows(runs: readonly RunResult[]): DynamicsRow[] {
   }
   return [...groups.values()].map((g) => {
     const first = g[0]!;
+    // A drift record closes the state that began at the previous record's step (or 0).
+    const states = g.flatMap((r) =>
+      (r.drift ?? []).map((d, i, all) => ({
+        from: d.from,
+        drift: d.drift,
+        gated: (i === 0 ? 0 : all[i - 1]!.step) >= (r.gateStep ?? 0),
+      }))
+    );
     const drift = (s: TrainState) =>
-      meanStd(g.flatMap((r) => (r.drift ?? []).filter((d) => d.from === s).map((d) => d.drift)));
+      meanStd(states.filter((d) => d.from === s && d.gated).map((d) => d.drift));
     const gated = g.flatMap((r) =>
       (r.steps ?? []).filter((s) => (s.proximalGradNorm ?? 0) > 0 && (s.dataGradNorm ?? 0) > 0)
     );
@@ -68,6 +81,9 @@ export function dynamicsRows(runs: readonly RunResult[]): DynamicsRow[] {
       p: first.p,
       seeds: g.length,
       drift: { alignment: drift("alignment"), finetune: drift("finetune") },
+      driftBeforeGate: meanStd(
+        states.filter((d) => d.from === "finetune" && !d.gated).map((d) => d.drift),
+      ),
       ratioAtStateEnd: meanStd(ends.map(ratio)),
       ratioMean: meanStd(gated.map(ratio)),
     };
@@ -75,8 +91,8 @@ export function dynamicsRows(runs: readonly RunResult[]): DynamicsRow[] {
 }
 
 /**
- * A markdown table of the dynamics, with each row's fine-tune drift relative to the BSO row
- * of the same K1:K2 and p (Lisa's excess-drift reduction), when there is one.
+ * A markdown table of the dynamics, with each row's fine-tune drift (states from the gate on)
+ * relative to the BSO row of the same K1:K2 and p (Lisa's excess-drift reduction).
  */
 export function dynamicsTable(rows: readonly DynamicsRow[]): string {
   const bso = (r: DynamicsRow) =>
@@ -89,9 +105,10 @@ export function dynamicsTable(rows: readonly DynamicsRow[]): string {
     "method",
     "rho",
     "K1:K2",
-    "drift per fine-tune state",
-    "drift per alignment state",
-    "fine-tune drift / BSO's",
+    "fine-tune drift, before the gate",
+    "fine-tune drift, gate open",
+    "alignment drift, gate open",
+    "fine-tune drift / BSO's (gate open)",
     "prox/data grad at state end",
     "prox/data grad, mean",
   ];
@@ -104,6 +121,7 @@ export function dynamicsTable(rows: readonly DynamicsRow[]): string {
       r.method,
       String(r.rho),
       `${r.K1}:${r.K2}`,
+      fmt(r.driftBeforeGate),
       fmt(r.drift.finetune),
       fmt(r.drift.alignment),
       Number.isFinite(rel) ? rel.toFixed(3) : "–",

@@ -118,8 +118,10 @@ export function renderMarkdown(input: ReportInput): string {
     parts.push(
       "## Training dynamics",
       "",
-      "Drift: squared distance moved in a finished state. Prox/data: the proximal gradient " +
-        "norm over the data gradient norm, both before clipping, on the steps the term is on.",
+      "Drift: squared distance moved in a state (mean over states and seeds). The gate is the " +
+        "step the proximal term switches on (a state start); before it Lisa is BSO. " +
+        "Prox/data: the proximal gradient norm over the data gradient norm, both before " +
+        "clipping, on the steps the term is on.",
       "",
       dynamicsTable(dynamics),
       "",

@@ -91,8 +91,13 @@ export interface RunResult {
   readonly trainSeconds?: number;
   /** Loss per optimizer step. */
   readonly steps?: readonly StepLog[];
-  /** Drift per switch. */
+  /** Drift per switch (and at the end of the run, for the last state). */
   readonly drift?: readonly DriftLog[];
+  /**
+   * Bi-State runs: the step the proximal term switches on for this schedule (for BSO, where
+   * rho is 0, the step it would): states starting there or later are compared across methods.
+   */
+  readonly gateStep?: number;
 }
 
 /** The settings a sweep can vary; `K1:K2` varies the pair. */

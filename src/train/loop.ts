@@ -26,6 +26,7 @@ import {
 import type { Method } from "./methods/types.ts";
 import type { TrainingProblem } from "./problem.ts";
 import { Progress } from "./progress.ts";
+import { squaredDistance } from "./proximal.ts";
 import type { LisaState } from "./schedule.ts";
 import type { StepRecord } from "./step.ts";
 import {
@@ -244,6 +245,17 @@ export function train<B, E = never>(
     // Interrupted (Ctrl-C, a timeout, a parent fiber): save where the run stands, so that
     // `--resume` continues from exactly this step.
     yield* loop.pipe(Effect.onInterrupt(() => Effect.ignore(checkpointNow)));
+    const endAnchors = trainer.anchors();
+    if (stop === total && total > 0 && endAnchors !== null) {
+      // The last state ends with the run, not at a switch: log its drift too.
+      const d: DriftRecord = {
+        step: total,
+        finished: method.stateAt(total - 1),
+        drift: yield* squaredDistance(endAnchors, problem.trainable),
+      };
+      drift.push(d);
+      if (driftPath) yield* appendLine(driftPath, JSON.stringify(d));
+    }
     yield* progress.finish();
     return {
       steps: trainer.stepsDone(),

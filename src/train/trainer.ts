@@ -71,7 +71,7 @@ export interface TrainSources<B, E = never> {
 
 /** Squared distance moved in the state that just finished. */
 export interface DriftRecord {
-  /** The step that begins the new state. */
+  /** The step that begins the new state (the total step count for the run's last state). */
   readonly step: number;
   /** The state that finished. */
   readonly finished: LisaState;
