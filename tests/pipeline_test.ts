@@ -100,10 +100,10 @@ Deno.test("run: a finished run is evaluated on the validation split without trai
   const first = await run(flags);
   const logPath = `${out}/r/finetune-lisa/train/log.jsonl`;
   const mtime = (await Deno.stat(logPath)).mtime?.getTime();
-  const cfg = await resolveConfig({
+  const cfg = await Effect.runPromise(resolveConfig({
     configFile: `${out}/r/config.json`,
     overrides: [["eval.split", "validation"]],
-  });
+  }));
   const val = await Effect.runPromise(Effect.provide(runPipeline(cfg, `${out}/r`, "run"), layers));
   assert.equal((await Deno.stat(logPath)).mtime?.getTime(), mtime, "training did not rerun");
   assert.deepEqual(val.rows.map((r) => r.label), first.rows.map((r) => r.label));
