@@ -5,7 +5,9 @@ import { type ExperimentConfig, resolveConfig } from "../src/config/mod.ts";
 import {
   cellConfig,
   type ExperimentResult,
+  mayChangeOnResume,
   openRunDir,
+  RUN_MARKER,
   runPipeline,
   runSweep,
   sweepCells,
@@ -113,6 +115,10 @@ Deno.test("run: a finished run is evaluated on the validation split without trai
   ) {
     await Deno.stat(`${out}/r/${f}`);
   }
+  // The run's record of its inputs now holds the validation sets too (checked from now on).
+  const marker = JSON.parse(await Deno.readTextFile(`${out}/r/${RUN_MARKER}`));
+  assert.ok(marker.inputs.data["harmfulEval"] && marker.inputs.data["harmfulEval@validation"]);
+  assert.ok(marker.inputs.data["taskTest@validation"]);
   const testAnswers = await Deno.readTextFile(`${out}/r/finetune-lisa/answers.jsonl`);
   const valAnswers = await Deno.readTextFile(`${out}/r/finetune-lisa/validation/answers.jsonl`);
   assert.notEqual(valAnswers, testAnswers, "other prompts were answered");
@@ -122,6 +128,13 @@ Deno.test("run: a finished run is evaluated on the validation split without trai
   }
   await Deno.remove(out, { recursive: true });
   await Deno.remove(model, { recursive: true });
+});
+
+Deno.test("resume: the evaluated split may change, what is trained may not", () => {
+  assert.ok(mayChangeOnResume("eval.split", "run"));
+  assert.ok(mayChangeOnResume("eval.split", "sweep"));
+  assert.ok(!mayChangeOnResume("eval.harmfulN", "run"));
+  assert.ok(!mayChangeOnResume("method.rho", "run"));
 });
 
 Deno.test("a run directory is never reused without --output.overwrite", async () => {

@@ -4,7 +4,9 @@
  * folders supply. A run records them when it starts; a resumed run recomputes them and refuses
  * to continue when any differs, naming it, so a checkpoint is never continued on other data
  * or another model. A sweep, whose resumed grid may ask for more rows (a larger n or p), records
- * its data files whole instead of the rows it read.
+ * its data files whole instead of the rows it read. The held-out sets are recorded per split
+ * (`harmfulEval`, `harmfulEval@validation`): a finished run may be evaluated on the other split,
+ * and a split's sets are checked from the first time it is evaluated on.
  *
  * @module
  */
@@ -31,6 +33,17 @@ const DATASETS = [
   "taskTrain",
   "taskTest",
 ] as const;
+
+/** The held-out sets: built from the split `eval.split` names. */
+const HELD_OUT: ReadonlySet<string> = new Set(["harmfulEval", "taskTest"]);
+
+/** A dataset's key in the fingerprint: a held-out set of the validation split is marked so. */
+function datasetKey(cfg: ExperimentConfig, name: (typeof DATASETS)[number]): string {
+  return HELD_OUT.has(name) && cfg.eval.split !== "test" ? `${name}@${cfg.eval.split}` : name;
+}
+
+/** A held-out set's key (of any split). */
+const isHeldOutKey = (key: string) => HELD_OUT.has(key.split("@")[0]!);
 
 /** SHA-256 of examples' content (provenance left out: the same rows from a moved file match). */
 function examplesDigest(examples: readonly Example[]): Promise<string> {
@@ -76,7 +89,9 @@ export function inputFingerprint(
 ): Effect.Effect<InputFingerprint, IOFailed> {
   return attemptIO(modelDir(cfg), "compute checksums of the inputs in", async () => {
     const data: Record<string, string> = {};
-    if (ds) { for (const name of DATASETS) data[name] = await examplesDigest(ds[name]); }
+    if (ds) {
+      for (const name of DATASETS) data[datasetKey(cfg, name)] = await examplesDigest(ds[name]);
+    }
     const files: Record<string, string> = {};
     if (!ds) { for (const [field, path] of dataFiles(cfg)) files[field] = await sha256File(path); }
     for (const [label, dir] of folders(cfg, command)) {
@@ -88,13 +103,17 @@ export function inputFingerprint(
 
 /**
  * What differs between a recorded fingerprint and the current one (`data taskTrain`,
- * `file model/model.safetensors (absent now)`); empty when they match. Pure.
+ * `file model/model.safetensors (absent now)`); empty when they match. A held-out set recorded
+ * on one side only is no change (the run is evaluated on another split). Pure.
  */
 export function fingerprintChanges(recorded: InputFingerprint, now: InputFingerprint): string[] {
   const out: string[] = [];
   const compare = (kind: string, a: Readonly<Record<string, string>>, b: typeof a) => {
     for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
       if (a[k] === b[k]) continue;
+      if (kind === "data" && isHeldOutKey(k) && (a[k] === undefined || b[k] === undefined)) {
+        continue;
+      }
       const how = a[k] === undefined
         ? "new"
         : b[k] === undefined

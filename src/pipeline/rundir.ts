@@ -124,7 +124,8 @@ const writeMarker = (dir: string, marker: RunMarker) =>
 /**
  * Record the run's input checksums when it first runs, or check them when it continues: a run
  * is never continued on other data or another model. Fails with {@link RunDirInvalid} naming
- * every input that changed. A folder without a marker (not made by `openRunDir`) is left alone.
+ * every input that changed (a held-out split seen for the first time is added to the record). A
+ * folder without a marker (not made by `openRunDir`) is left alone.
  */
 export function recordOrCheckInputs(
   dir: string,
@@ -142,6 +143,12 @@ export function recordOrCheckInputs(
           `the inputs changed since this run started: ${changes.join(", ")}; a run continues ` +
             "only on the data and model it started with (start a new run to use these)",
         );
+      }
+      // A split evaluated for the first time: record its held-out sets from now on.
+      const added = Object.keys(inputs.data).filter((k) => !(k in marker.inputs!.data));
+      if (added.length > 0) {
+        const data = { ...marker.inputs.data, ...inputs.data };
+        await writeMarker(dir, { ...marker, inputs: { ...marker.inputs, data } });
       }
     },
     catch: (e) => e instanceof RunDirInvalid ? e : invalid(dir, errorText(e)),
