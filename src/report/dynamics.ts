@@ -18,8 +18,9 @@ export interface DynamicsRow {
   readonly method: string;
   /** Proximal strength. */
   readonly rho: number;
-  /** K1, K2. */
+  /** Alignment steps per cycle (K1). */
   readonly K1: number;
+  /** Fine-tune steps per cycle (K2). */
   readonly K2: number;
   /** Harmful ratio. */
   readonly p: number;
@@ -31,9 +32,10 @@ export interface DynamicsRow {
   readonly driftBeforeGate: MeanStd;
   /**
    * `proximalGradNorm / dataGradNorm` at the last step of each state the proximal term was on
-   * in, and averaged over every step it was on in (n = 0 without a proximal term).
+   * in (n = 0 without a proximal term).
    */
   readonly ratioAtStateEnd: MeanStd;
+  /** The same ratio averaged over every step the proximal term was on in. */
   readonly ratioMean: MeanStd;
 }
 
