@@ -134,7 +134,9 @@ const CASES: Case[] = [
   },
   {
     name: "between checkpoints (fine-tuning step 5 of 8)",
-    fault: "log-append@11",
+    // Appends: 4 alignment log lines and its end-of-stage drift line, then fine-tuning step 1,
+    // its switch drift, steps 2-4, the drift at step 4 and step 5 (the twelfth).
+    fault: "log-append@12",
     at: (r) => {
       assert.deepEqual(checkpoints(`${r}/finetune-lisa/train`), ["step-00000004"]);
       assert.equal(lines(`${r}/finetune-lisa/train/log.jsonl`).length, 5);

@@ -99,14 +99,16 @@ Deno.test("run: a finished run is evaluated on the validation split without trai
   const model = await tinyModelDir(4);
   const out = await Deno.makeTempDir();
   const flags = [...tinyRunFlags(model, out), "--method.compare=lisa", "--output.name=r"];
-  const first = await run(flags);
+  const first = await runTiny(flags);
   const logPath = `${out}/r/finetune-lisa/train/log.jsonl`;
   const mtime = (await Deno.stat(logPath)).mtime?.getTime();
   const cfg = await Effect.runPromise(resolveConfig({
     configFile: `${out}/r/config.json`,
     overrides: [["eval.split", "validation"]],
   }));
-  const val = await Effect.runPromise(Effect.provide(runPipeline(cfg, `${out}/r`, "run"), layers));
+  const val = await Effect.runPromise(
+    Effect.provide(runPipeline(cfg, `${out}/r`, "run"), TEST_LAYERS),
+  );
   assert.equal((await Deno.stat(logPath)).mtime?.getTime(), mtime, "training did not rerun");
   assert.deepEqual(val.rows.map((r) => r.label), first.rows.map((r) => r.label));
   // Validation answers and metrics live apart; the test split's files are untouched.

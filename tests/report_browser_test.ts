@@ -146,7 +146,9 @@ Deno.test({
         h: number;
         marks: number;
       }[];
-      assert.equal(charts.length, 6, `expected 6 charts, found ${charts.length}`);
+      // HS, FA, loss, drift, the HS-FA trade-off, and the sweep's HS and FA.
+      assert.equal(charts.length, 7, `expected 7 charts, found ${charts.length}`);
+      assert.ok(charts.some((c) => c.id === "chart-tradeoff"), "no trade-off chart");
       for (const c of charts) {
         assert.ok(c.w > 100 && c.h > 100, `${c.id} is ${c.w}x${c.h}`);
         assert.ok(c.marks > 5, `${c.id} has ${c.marks} marks`);
