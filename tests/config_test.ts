@@ -80,6 +80,11 @@ Deno.test("presets in one place: a library call and the CLI resolve the same exp
   assert.deepEqual(library, cli);
   assert.equal(library.eval.maxNewTokens, EMBEDDED_PRESET.eval.maxNewTokens);
   assert.equal(library.finetune.optim.lr, EMBEDDED_PRESET.finetune.optim.lr);
+  // Lisa's rho keeps the reference's proximal pull at the end of a fine-tune state,
+  // rho * lr * K2 = 1 x 1e-5 x 900 (the derivation in presets.ts), not rho's number.
+  const pull = (c: typeof library) => c.method.rho * c.finetune.optim.lr * c.method.finetuneSteps;
+  assert.ok(Math.abs(pull(library) - pull(DEFAULT_CONFIG)) < 1e-12, `pull ${pull(library)}`);
+  assert.notEqual(library.method.rho, DEFAULT_CONFIG.method.rho);
   // A user's model on a real task keeps the paper's reference values.
   const user = await resolve({
     values: { model: { path: "some/model" }, data: { task: "sst2" } },

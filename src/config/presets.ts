@@ -4,7 +4,20 @@
  * under the user's file and flags whenever `model.path` is empty (the embedded model).
  *
  * Scaling (see README): the tiny model learns at a larger learning rate than a 7B model with
- * LoRA; the step counts shrink with the data; K1:K2 stays 1:9 and rho stays 1.
+ * LoRA; the step counts shrink with the data; K1:K2 stays 1:9.
+ *
+ * Lisa's rho is derived, not copied. The proximal gradient is `rho * (w - anchor)`. Under AdamW
+ * a step moves each weight by about lr, so after K steps whose updates keep their sign (the
+ * drift toward the user's data that the term exists to resist) `|w - anchor| ~ lr * K` and the
+ * pull at the end of a state is about `rho * lr * K`. The reference pulls with
+ * 1 x 1e-5 x 900 = 9e-3 at the end of a fine-tune state (and 1 x 1e-5 x 100 = 1e-3 at the end
+ * of an alignment state); keeping that pull at lr 5e-3 and K2 = 90 gives
+ * rho = 9e-3 / (5e-3 x 90) = 0.02 (the same 1e-3 at K1 = 10, as K1:K2 is kept). The
+ * random-walk form `rho * lr * sqrt(K)` would give 0.0063; we keep the consistent-sign form
+ * because a random walk is not what the term is meant to hold back. Keeping rho = 1 at a 500x
+ * larger lr pulls 50x harder than the reference: Lisa then does not fine-tune at all. On the
+ * validation split 0.02 was the setting among 0.005, 0.02, 0.08 and 1 that kept the
+ * fine-tune accuracy within 3 points of SFT's with the lowest harmful score (README, results).
  *
  * @module
  */
@@ -22,7 +35,8 @@ export const EMBEDDED_PRESET = {
     optim: { lr: 5e-3, batchSize: 8, epochs: 1, maxSteps: 300 },
   },
   data: { alignmentN: 1000, alignmentHelpful: 0.3, alignmentHarmfulN: 1000, n: 1000, p: 0.1 },
-  method: { compare: ["sft", "bso", "lisa"], alignmentSteps: 10, finetuneSteps: 90 },
+  // rho 0.02 keeps the reference's proximal pull rho * lr * K2 (see the module comment).
+  method: { compare: ["sft", "bso", "lisa"], alignmentSteps: 10, finetuneSteps: 90, rho: 0.02 },
   // Every harmful evaluation prompt the suite holds (504) and 400 task test prompts: a 95%
   // interval of about +-4 points at worst, against +-10 with 100 each.
   eval: { harmfulN: 504, taskN: 400, maxNewTokens: 32, batchSize: 25 },
