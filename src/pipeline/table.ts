@@ -15,8 +15,8 @@ const num = (v: number | null, d = 1): string =>
  * (nats), and times; a footer line gives the sample sizes.
  */
 export function comparisonTable(rows: readonly ModelRow[]): string {
-  const head = ["model", "HS [95% CI]", "HS+ [95% CI]", "incoh.", "refusal", "FA [95% CI]"];
-  head.push("base NLL", "steps");
+  const head = ["model", "HS [95% CI]", "HS+ [95% CI]", "incoh.", "refusal", "base NLL"];
+  head.push("FA [95% CI]", "steps");
   head.push("train s", "eval s");
   const body = rows.map((r) => [
     r.label,
