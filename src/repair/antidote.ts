@@ -177,6 +177,7 @@ export function antidote(
       for (const s of norms.values()) tf.dispose([s.a, s.b]);
       for (const m of matrices.values()) tf.dispose([m.A, m.B]);
     });
+    // A failed download is a backend defect.
     const read = (t: tf.Tensor) => Effect.promise(() => t.data() as Promise<Float32Array>);
     return yield* Effect.gen(function* () {
       const modules: AntidoteModule[] = [];

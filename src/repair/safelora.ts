@@ -113,6 +113,7 @@ export function safeLora(
       catch: (e) =>
         e instanceof RepairFailed ? e : new RepairFailed({ method: "safelora", reason: String(e) }),
     });
+    // A failed download is a backend defect; the tensor is freed either way.
     const values = yield* Effect.promise(() => stats.data() as Promise<Float32Array>).pipe(
       Effect.ensuring(Effect.sync(() => stats.dispose())),
     );
