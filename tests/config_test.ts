@@ -142,5 +142,8 @@ Deno.test("the command line: the command, the switches and the overrides, flags 
   assert.equal(b.configFile, "x");
   assert.deepEqual(b.overrides, [["method.rho", "-1"], ["output.overwrite", "false"]]);
   assert.equal(commandLine([]).command, "run");
+  const named = commandLine(["run", "--seed", "3"]);
+  assert.equal(named.command, "run");
+  assert.deepEqual(named.overrides, commandLine(["--seed", "3"]).overrides);
   assert.equal(commandLine(["--method.compare", ""]).overrides[0]?.[1], "");
 });

@@ -71,7 +71,8 @@ export function parseCommandLine(
     const root = Command.make("train", {}, (input) => capture(first ?? "run", input)).pipe(
       Command.withSharedFlags(SHARED_FLAGS),
     );
-    const subcommands = rest.map((name) =>
+    // The default command may also be named (`train run ...`), as the help lists it.
+    const subcommands = [...(first ? [first] : []), ...rest].map((name) =>
       Command.make(name, {}, () => Effect.flatMap(root, (input) => capture(name, input)))
     );
     const app = root.pipe(Command.withSubcommands(subcommands));
