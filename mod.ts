@@ -44,3 +44,4 @@ export * as tokenizer from "./src/tokenizer/mod.ts";
 export * as generation from "./src/generate/mod.ts";
 export * as evaluation from "./src/eval/mod.ts";
 export * as report from "./src/report/mod.ts";
+export * as parallel from "./src/parallel/mod.ts";

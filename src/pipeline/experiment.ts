@@ -24,6 +24,7 @@ import { experimentReport } from "./report.ts";
 import { evalDir, evaluatePhase, type ModelRow, NO_TRAIN, type TrainSummary } from "./rows.ts";
 import { inputFingerprint } from "./fingerprint.ts";
 import type { Datasets } from "./datasets.ts";
+import { runPhasesOf } from "./phase_plan.ts";
 import {
   createRunDir,
   recordOrCheckInputs,
@@ -124,15 +125,34 @@ export function enterRunDir(
   });
 }
 
+/**
+ * One phase of `run` (see `runPhasesOf`) in `runDir` (already made), on its own: every input
+ * checked as for the whole run, the aligned model read from `aligned/` when the phase needs it,
+ * the phase's records written where a serial run writes them. A later {@link runPipeline} in
+ * the same folder reuses them.
+ */
+export function runPhase(
+  cfg: ExperimentConfig,
+  runDir: string,
+  phase: string,
+): Effect.Effect<void, PipelineError, Backend> {
+  return Effect.scoped(Effect.gen(function* () {
+    const prep = yield* prepareExperiment(cfg, "run");
+    yield* runPhases(cfg, prep, runDir, "run", [], phase);
+  }));
+}
+
 function runPhases(
   cfg: ExperimentConfig,
   prep: Prepared,
   runDir: string,
   command: PipelineCommand,
   rows: ModelRow[],
+  only?: string,
 ): Effect.Effect<void, PipelineError, Backend | Scope.Scope> {
   return Effect.gen(function* () {
     const { lm, ds, methods } = prep;
+    const wanted = (name: string) => only === undefined || only === name;
     const judge: Effect.Effect<Judge> = prep.judge
       ? Effect.succeed(prep.judge)
       : Effect.die(new Error(`the ${command} command loaded no judge`));
@@ -147,24 +167,29 @@ function runPhases(
       rows.push(yield* evalPhase(model, `${runDir}/eval`, NO_TRAIN));
       return;
     }
-    if (command === "run" && cfg.eval.base) {
+    if (command === "run" && cfg.eval.base && wanted("base")) {
       const model = { ...lm, label: "base", adapters: [] };
       rows.push(yield* evalPhase(model, `${runDir}/base`, NO_TRAIN));
     }
     const needAlign = command === "align" ||
       (command === "run" && cfg.alignment.enabled &&
         methods.some((m) => methodSpec(m).needsAlignedModel));
+    // One phase on its own aligns (or reads the aligned model) only when it needs to.
+    const onePhase = runPhasesOf(cfg).find((p) => p.name === only);
+    const alignHere = only === undefined || only === "align" ||
+      (onePhase?.after.includes("align") ?? false);
     let aligned: Params = lm.params;
-    if (needAlign) {
+    if (needAlign && alignHere) {
       const phase = yield* alignPhase(cfg, lm, ds, runDir);
       aligned = phase.aligned;
-      if (command === "align") return;
-      if (cfg.eval.aligned) {
+      if (command === "align" || only === "align") return;
+      if (cfg.eval.aligned && wanted("aligned-eval")) {
         const model = { ...lm, label: "aligned", params: aligned, adapters: [] };
         rows.push(yield* evalPhase(model, `${runDir}/aligned-eval`, phase.train));
       }
     }
     for (const name of methods) {
+      if (!wanted(`finetune-${name}`)) continue;
       const frozen = methodSpec(name).needsAlignedModel ? aligned : lm.params;
       const dir = `${runDir}/finetune-${name}`;
       const frozenDir = frozen === lm.params ? modelDir(cfg) : `${runDir}/aligned`;

@@ -20,6 +20,7 @@ export * from "./experiment.ts";
 export * from "./rows.ts";
 export * from "./phases.ts";
 export * from "./repair.ts";
+export * from "./phase_plan.ts";
 export * from "./table.ts";
 export * from "./report.ts";
 export * from "./sweep.ts";

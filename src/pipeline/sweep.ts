@@ -8,6 +8,8 @@
  * @module
  */
 import { Effect } from "effect";
+import type { Judge, JudgeCard } from "../eval/mod.ts";
+import type { Params } from "../model/mod.ts";
 import type { ExperimentConfig } from "../config/mod.ts";
 import {
   aggregateRuns,
@@ -19,7 +21,7 @@ import {
 } from "../report/mod.ts";
 import { loadLm, modelDir } from "./assets.ts";
 import { loadJudge } from "./judges.ts";
-import { loadDatasets, userData } from "./datasets.ts";
+import { type Datasets, loadDatasets, userData } from "./datasets.ts";
 import { enterRunDir } from "./experiment.ts";
 import { alignPhase, finetunePhase } from "./phases.ts";
 import { evalDir } from "./rows.ts";
@@ -28,7 +30,7 @@ import { COMPOSITION_NOTE, runResult } from "./report.ts";
 import type { Backend } from "../../backends/mod.ts";
 import { attemptIO, makeDir, writeJsonFile } from "../io/mod.ts";
 import type { PipelineError } from "./experiment.ts";
-import { acquireMethod } from "./stages.ts";
+import { acquireMethod, type LoadedLm } from "./stages.ts";
 import { checkRepairData, checkRepairs } from "./repair.ts";
 import type { RepairName } from "../repair/mod.ts";
 import { type AlignmentMethodName, type FinetuneMethodName, methodSpec } from "../train/mod.ts";
@@ -137,91 +139,204 @@ export function cellName(c: SweepCell): string {
   return `${c.method}-p${c.p}-n${c.n}-rho${c.rho}-k${c.k[0]}_${c.k[1]}`;
 }
 
+/** The cells that share `c`'s aligned model: the same seed and alignment method. */
+export function groupCells(
+  cells: readonly SweepCell[],
+  c: Pick<SweepCell, "seed" | "alignment">,
+): SweepCell[] {
+  return cells.filter((x) => x.seed === c.seed && x.alignment === c.alignment);
+}
+
+/** Whether the cells of one (seed, alignment method) group need their aligned model. */
+export function groupNeedsAlignment(
+  cfg: ExperimentConfig,
+  cells: readonly SweepCell[],
+): boolean {
+  return cfg.alignment.enabled && cells.some((c) => methodSpec(c.method).needsAlignedModel);
+}
+
+/** A cell's folder in the sweep folder `dir`. */
+export function cellDir(cfg: ExperimentConfig, dir: string, c: SweepCell): string {
+  return `${alignmentDir(cfg, dir, c.seed, c.alignment)}/${cellName(c)}`;
+}
+
+/** The data every cell draws from: the grid's largest n and p, so mixtures share one pool. */
+function sweepDatasets(cfg: ExperimentConfig, cells: readonly SweepCell[]) {
+  const maxN = Math.max(...cells.map((c) => c.n));
+  const maxP = Math.max(...cells.map((c) => c.p));
+  return loadDatasets({ ...cfg, data: { ...cfg.data, n: maxN, p: maxP } });
+}
+
 /**
- * Run (or resume) the sweep in `target` (a folder, or a {@link RunDirPlan} made only once the
- * inputs pass their checks); writes `report.*` and returns the markdown summary. Every cell's
- * method is built (and its options checked), every alignment method and repair checked, and
- * every cell's user data mixed before anything trains; the model belongs to the sweep's scope
- * and each (seed, alignment method)'s aligned model to its cells'.
+ * Check every cell before anything trains: every alignment method's and cell method's options
+ * (built and freed), every repair and its data, and every cell's user data mixture (a file with
+ * fewer rows than a cell's n fails now, by name).
  */
-export function runSweep(
+function checkCells(cfg: ExperimentConfig, cells: readonly SweepCell[], ds: Datasets) {
+  return Effect.gen(function* () {
+    const repairs = sweepRepairs(cfg);
+    yield* Effect.scoped(Effect.gen(function* () {
+      for (const a of sweepAlignments(cfg)) {
+        yield* acquireMethod(
+          { ...cfg, alignment: { ...cfg.alignment, method: a } },
+          a,
+          "alignment",
+        );
+      }
+      for (const c of cells) yield* acquireMethod(cellConfig(cfg, c), c.method, "finetune");
+    }));
+    yield* checkRepairs(cfg, "sweep", [...new Set(cells.map((c) => c.method))], repairs);
+    yield* checkRepairData(cfg, ds, repairs);
+    yield* Effect.forEach(cells, (c) => userData(cellConfig(cfg, c), ds, c.method), {
+      discard: true,
+    });
+  });
+}
+
+/**
+ * The aligned model of the group `mine` (one seed and alignment method) in the sweep folder
+ * `dir`: trained (or resumed, or read back) with the group's first cell's config, with the
+ * seconds its training took; or the base weights when the group needs none. Owned by the
+ * caller's scope.
+ */
+function groupAligned(
+  cfg: ExperimentConfig,
+  dir: string,
+  mine: readonly SweepCell[],
+  lm: LoadedLm,
+  ds: Datasets,
+) {
+  return Effect.gen(function* () {
+    if (!groupNeedsAlignment(cfg, mine)) return { aligned: lm.params, alignSeconds: undefined };
+    const { seed, alignment } = mine[0]!;
+    const base = alignmentDir(cfg, dir, seed, alignment);
+    const phase = yield* alignPhase(cellConfig(cfg, mine[0]!), lm, ds, base);
+    return { aligned: phase.aligned, alignSeconds: phase.train.seconds };
+  });
+}
+
+/**
+ * Fine-tune and evaluate one cell on `aligned` (or the base), apply each repair of the sweep,
+ * and read back one run result per repair.
+ */
+function cellPhase(
+  cfg: ExperimentConfig,
+  dir: string,
+  c: SweepCell,
+  on: {
+    lm: LoadedLm;
+    ds: Datasets;
+    judge: Judge;
+    aligned: Params;
+    alignSeconds: number | undefined;
+  },
+): Effect.Effect<RunResult[], PipelineError, Backend> {
+  return Effect.gen(function* () {
+    const { lm, ds, judge, aligned, alignSeconds } = on;
+    const cc = cellConfig(cfg, c);
+    const cdir = cellDir(cfg, dir, c);
+    const onBase = !methodSpec(c.method).needsAlignedModel || aligned === lm.params;
+    const frozen = onBase ? lm.params : aligned;
+    const frozenDir = onBase
+      ? modelDir(cfg)
+      : `${alignmentDir(cfg, dir, c.seed, c.alignment)}/aligned`;
+    const rows = yield* finetunePhase(
+      cc,
+      lm,
+      ds,
+      judge,
+      frozen,
+      c.method,
+      cdir,
+      frozenDir,
+      sweepRepairs(cfg),
+    );
+    const runs: RunResult[] = [];
+    for (const row of rows) {
+      runs.push(
+        yield* attemptIO(
+          cdir,
+          "read the training logs of",
+          () => runResult(cc, row, `${cdir}/train`, onBase ? 0 : alignSeconds),
+        ),
+      );
+    }
+    return runs;
+  });
+}
+
+/**
+ * Check every input of the sweep (the data of its largest cell, every method's options, every
+ * repair, every cell's mixture, the model, the judge) without training, then make the planned
+ * run folder (or take the one given) and record what it trains on; returns the folder.
+ */
+export function checkSweep(
   cfg: ExperimentConfig,
   target: string | RunDirPlan,
 ): Effect.Effect<string, PipelineError, Backend> {
-  return Effect.gen(function* () {
+  return Effect.scoped(Effect.gen(function* () {
     const cells = sweepCells(cfg);
-    const runs: RunResult[] = [];
-    let dir = typeof target === "string" ? target : target.dir;
-    const judgeCard = yield* Effect.scoped(Effect.gen(function* () {
-      // Data for the largest n and p, so every cell's mixture draws from the same pool.
-      const maxN = Math.max(...cells.map((c) => c.n));
-      const maxP = Math.max(...cells.map((c) => c.p));
-      const ds = yield* loadDatasets({ ...cfg, data: { ...cfg.data, n: maxN, p: maxP } });
-      const repairs = sweepRepairs(cfg);
-      yield* Effect.scoped(Effect.gen(function* () {
-        for (const a of sweepAlignments(cfg)) {
-          yield* acquireMethod(
-            { ...cfg, alignment: { ...cfg.alignment, method: a } },
-            a,
-            "alignment",
-          );
-        }
-        for (const c of cells) yield* acquireMethod(cellConfig(cfg, c), c.method, "finetune");
-      }));
-      yield* checkRepairs(cfg, "sweep", [...new Set(cells.map((c) => c.method))], repairs);
-      yield* checkRepairData(cfg, ds, repairs);
-      // Every cell's mixture (a file with fewer rows than a cell's n fails now, by name).
-      yield* Effect.forEach(cells, (c) => userData(cellConfig(cfg, c), ds, c.method), {
-        discard: true,
-      });
-      const lm = yield* loadLm(modelDir(cfg));
-      const judge = yield* loadJudge(cfg);
-      // The data files whole: a resumed sweep may widen n or p and so read more rows.
-      dir = yield* enterRunDir(cfg, target, null, "sweep");
-      // One aligned model per (seed, alignment method), freed once its cells are done.
-      const groups = [...new Set(cells.map((c) => `${c.seed}/${c.alignment}`))];
-      for (const group of groups) {
-        const mine = cells.filter((c) => `${c.seed}/${c.alignment}` === group);
-        const { seed, alignment } = mine[0]!;
-        const base = alignmentDir(cfg, dir, seed, alignment);
-        const needAlign = cfg.alignment.enabled &&
-          mine.some((c) => methodSpec(c.method).needsAlignedModel);
-        yield* Effect.scoped(Effect.gen(function* () {
-          const phase = needAlign
-            ? yield* alignPhase(cellConfig(cfg, mine[0]!), lm, ds, base)
-            : null;
-          const aligned = phase ? phase.aligned : lm.params;
-          for (const c of mine) {
-            const cc = cellConfig(cfg, c);
-            const cdir = `${base}/${cellName(c)}`;
-            const onBase = !methodSpec(c.method).needsAlignedModel || aligned === lm.params;
-            const frozen = onBase ? lm.params : aligned;
-            const frozenDir = onBase ? modelDir(cfg) : `${base}/aligned`;
-            const rows = yield* finetunePhase(
-              cc,
-              lm,
-              ds,
-              judge,
-              frozen,
-              c.method,
-              cdir,
-              frozenDir,
-              repairs,
-            );
-            for (const row of rows) {
-              runs.push(
-                yield* attemptIO(
-                  cdir,
-                  "read the training logs of",
-                  () => runResult(cc, row, `${cdir}/train`, onBase ? 0 : phase?.train.seconds),
-                ),
-              );
-            }
-          }
-        }));
-      }
-      return judge.card;
-    }));
+    const ds = yield* sweepDatasets(cfg, cells);
+    yield* checkCells(cfg, cells, ds);
+    yield* loadLm(modelDir(cfg));
+    yield* loadJudge(cfg);
+    // The data files whole: a resumed sweep may widen n or p and so read more rows.
+    return yield* enterRunDir(cfg, target, null, "sweep");
+  }));
+}
+
+/**
+ * The alignment stage of one (seed, alignment method) group of the sweep in `dir`, on its own
+ * (a worker process or a cluster runner runs it): resumes from its checkpoint, or returns at
+ * once when finished.
+ */
+export function alignSweepGroup(
+  cfg: ExperimentConfig,
+  dir: string,
+  group: Pick<SweepCell, "seed" | "alignment">,
+): Effect.Effect<void, PipelineError, Backend> {
+  return Effect.scoped(Effect.gen(function* () {
+    const cells = sweepCells(cfg);
+    const ds = yield* sweepDatasets(cfg, cells);
+    const lm = yield* loadLm(modelDir(cfg));
+    yield* groupAligned(cfg, dir, groupCells(cells, group), lm, ds);
+  }));
+}
+
+/**
+ * One cell of the sweep in `dir`, on its own: the same data, model and judge as
+ * {@link runSweep} gives it, its group's aligned model (trained first when missing), then the
+ * fine-tuning, each repair and the evaluations, resumed from the newest checkpoint or reused
+ * when finished. One run result per repair.
+ */
+export function runSweepCell(
+  cfg: ExperimentConfig,
+  dir: string,
+  c: SweepCell,
+): Effect.Effect<RunResult[], PipelineError, Backend> {
+  return Effect.scoped(Effect.gen(function* () {
+    const cells = sweepCells(cfg);
+    const ds = yield* sweepDatasets(cfg, cells);
+    const lm = yield* loadLm(modelDir(cfg));
+    const judge = yield* loadJudge(cfg);
+    const group = methodSpec(c.method).needsAlignedModel
+      ? yield* groupAligned(cfg, dir, groupCells(cells, c), lm, ds)
+      : { aligned: lm.params, alignSeconds: undefined };
+    return yield* cellPhase(cfg, dir, c, { lm, ds, judge, ...group });
+  }));
+}
+
+/**
+ * Write the sweep's `report.*` and `metrics.json` from its finished cells; returns the
+ * markdown tables (mean ± std over seeds).
+ */
+export function writeSweepReport(
+  cfg: ExperimentConfig,
+  dir: string,
+  runs: readonly RunResult[],
+  judgeCard: JudgeCard | undefined,
+): Effect.Effect<string, PipelineError> {
+  return Effect.gen(function* () {
     const sweep = sweptVariable(cfg);
     const out = evalDir(cfg, dir);
     yield* makeDir(out);
@@ -229,7 +344,7 @@ export function runSweep(
       title: `Sweep: ${cfg.data.task}${sweep ? ` over ${sweep}` : ""} (${cfg.eval.split} split)`,
       judge: judgeCard?.name ?? cfg.eval.judge,
       ...(judgeCard ? { judgeCard } : {}),
-      runs,
+      runs: [...runs],
       ...(sweep ? { sweep } : {}),
       notes: [COMPOSITION_NOTE],
     });
@@ -242,5 +357,46 @@ export function runSweep(
       ]
       : [summaryTable(rows)];
     return tables.join("\n\n");
+  });
+}
+
+/**
+ * Run (or resume) the sweep in `target` (a folder, or a {@link RunDirPlan} made only once the
+ * inputs pass their checks) in this process; writes `report.*` and returns the markdown
+ * summary. Every cell's method is built (and its options checked), every alignment method and
+ * repair checked, and every cell's user data mixed before anything trains; the model belongs
+ * to the sweep's scope and each (seed, alignment method)'s aligned model to its cells'. Cells
+ * already finished (by an earlier run, worker processes or cluster runners) are read back, not
+ * trained again.
+ */
+export function runSweep(
+  cfg: ExperimentConfig,
+  target: string | RunDirPlan,
+): Effect.Effect<string, PipelineError, Backend> {
+  return Effect.gen(function* () {
+    const cells = sweepCells(cfg);
+    const runs: RunResult[] = [];
+    let dir = typeof target === "string" ? target : target.dir;
+    const judgeCard = yield* Effect.scoped(Effect.gen(function* () {
+      const ds = yield* sweepDatasets(cfg, cells);
+      yield* checkCells(cfg, cells, ds);
+      const lm = yield* loadLm(modelDir(cfg));
+      const judge = yield* loadJudge(cfg);
+      // The data files whole: a resumed sweep may widen n or p and so read more rows.
+      dir = yield* enterRunDir(cfg, target, null, "sweep");
+      // One aligned model per (seed, alignment method), freed once its cells are done.
+      const groups = [...new Set(cells.map((c) => `${c.seed}/${c.alignment}`))];
+      for (const group of groups) {
+        const mine = cells.filter((c) => `${c.seed}/${c.alignment}` === group);
+        yield* Effect.scoped(Effect.gen(function* () {
+          const group = yield* groupAligned(cfg, dir, mine, lm, ds);
+          for (const c of mine) {
+            runs.push(...(yield* cellPhase(cfg, dir, c, { lm, ds, judge, ...group })));
+          }
+        }));
+      }
+      return judge.card;
+    }));
+    return yield* writeSweepReport(cfg, dir, runs, judgeCard);
   });
 }

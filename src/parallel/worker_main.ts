@@ -1,0 +1,26 @@
+/**
+ * The entry of a worker process: reads one {@link PhaseJob} as JSON from standard input,
+ * starts the job's backend, runs it, and exits with the CLI's codes (0 done, 1 failed, 2 bad
+ * input) after one `error:` line on failure. Progress goes to standard output as plain lines.
+ *
+ * @module
+ */
+import { Effect, Layer } from "effect";
+import { Backend } from "../../backends/mod.ts";
+import { exitCodeOf } from "../cli/exit.ts";
+import { Progress } from "../train/mod.ts";
+import { type PhaseJob, runJob } from "./job.ts";
+
+async function readStdin(): Promise<string> {
+  let text = "";
+  for await (const c of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) text += c;
+  return text;
+}
+
+if (import.meta.main) {
+  const job = JSON.parse(await readStdin()) as PhaseJob;
+  const program = Effect.as(runJob(job), 0 as const).pipe(
+    Effect.provide(Layer.mergeAll(Backend.layer(job.config.backend), Progress.lines())),
+  );
+  Deno.exit(await Effect.runPromise(exitCodeOf(program)));
+}
