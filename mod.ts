@@ -45,3 +45,4 @@ export * as generation from "./src/generate/mod.ts";
 export * as evaluation from "./src/eval/mod.ts";
 export * as report from "./src/report/mod.ts";
 export * as parallel from "./src/parallel/mod.ts";
+export * as cluster from "./src/cluster/mod.ts";

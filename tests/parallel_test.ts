@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Effect, Layer } from "effect";
 import { Backend } from "../backends/mod.ts";
-import { parseArgs, resolveConfig } from "../src/config/mod.ts";
+import { resolveConfig } from "../src/config/mod.ts";
 import { openRunDir, runPipeline, runSweep } from "../src/pipeline/mod.ts";
 import {
   runJobs,
@@ -17,6 +17,7 @@ import {
 } from "../src/parallel/mod.ts";
 import { Progress } from "../src/train/mod.ts";
 import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
+import { commandLine } from "./_helpers.ts";
 
 const layers = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
 
@@ -83,7 +84,7 @@ Deno.test("workers: a sweep on 2 worker processes equals the serial sweep", asyn
     "--sweep.p=0,0.2",
     "--finetune.optim.maxSteps=4",
   ];
-  const cfg = await Effect.runPromise(resolveConfig(parseArgs(flags)));
+  const cfg = await Effect.runPromise(resolveConfig(commandLine(flags)));
   const jobs = sweepJobs(cfg, "d");
   assert.deepEqual(jobs.map((j) => j.id)[0], "seed-42/align");
   assert.equal(jobs.length, 5, "one alignment and four cells");
@@ -109,7 +110,7 @@ Deno.test("workers: run's phases on 2 worker processes equal the serial run", as
   const model = await tinyModelDir(7);
   const out = await Deno.makeTempDir();
   const flags = [...tinyRunFlags(model, out), "--backend=wasm", "--method.compare=sft,lisa"];
-  const cfg = await Effect.runPromise(resolveConfig(parseArgs(flags)));
+  const cfg = await Effect.runPromise(resolveConfig(commandLine(flags)));
   assert.deepEqual(runJobs(cfg, "d").map((j) => [j.id, j.after]), [
     ["base", []],
     ["align", []],

@@ -19,9 +19,10 @@ import {
   planRunDir,
   removeIfUntouched,
   runPipeline,
-  runSweep,
   sweepCells,
 } from "../pipeline/mod.ts";
+import { defaultWorkers, runPipelineInWorkers, runSweepInWorkers } from "../parallel/mod.ts";
+import { clusterSweep, runnerCommand } from "./cluster.ts";
 import type { CliFailure, ExitCode } from "./exit.ts";
 import type { ParsedCommandLine } from "./parse.ts";
 
@@ -70,7 +71,10 @@ const pipelineCommand = (name: PipelineCommand, summary: string): CliCommand => 
       const plan = yield* planRunDir(ctx.config, label, ctx.parsed.resume);
       ctx.setRunDir(plan.dir);
       console.error(`run directory: ${plan.dir}`);
-      const result = yield* runPipeline(ctx.config, plan, name);
+      const workers = ctx.parsed.execution.workers ?? defaultWorkers();
+      const result = name === "run"
+        ? yield* runPipelineInWorkers(ctx.config, plan, workers)
+        : yield* runPipeline(ctx.config, plan, name);
       if (result.rows.length) console.log(comparisonTable(result.rows));
       const dir = result.runDir;
       console.log(`results: ${dir}/metrics.json, report: ${dir}/report.html`);
@@ -118,13 +122,29 @@ export const COMMANDS: readonly CliCommand[] = [
     run: (ctx) =>
       Effect.gen(function* () {
         console.error(`sweep: ${sweepCells(ctx.config).length} cells`);
+        const db = ctx.parsed.execution.clusterDb;
+        if (db) return yield* clusterSweep(ctx.parsed, ctx.config, db);
+        if (ctx.parsed.execution.status) {
+          return yield* new ConfigInvalid({
+            path: "",
+            source: "flag --status",
+            detail: "watches a cluster sweep: give --cluster.db URL too",
+          });
+        }
         const plan = yield* planRunDir(ctx.config, "sweep", ctx.parsed.resume);
         ctx.setRunDir(plan.dir);
         console.error(`run directory: ${plan.dir}`);
-        console.log(yield* runSweep(ctx.config, plan));
+        const workers = ctx.parsed.execution.workers ?? defaultWorkers();
+        console.log(yield* runSweepInWorkers(ctx.config, plan, workers));
         console.log(`report: ${plan.dir}/report.html`);
         return 0 as const;
       }),
+  },
+  {
+    name: "runner",
+    summary: "join a cluster (--cluster.db URL) and run sweep cells until stopped",
+    needsBackend: true,
+    run: (ctx) => runnerCommand(ctx.parsed),
   },
   judgeCommand(
     "judge-eval",

@@ -12,12 +12,20 @@ import type { BackendUnavailable } from "../../backends/mod.ts";
 import type { ConfigInvalid } from "../config/mod.ts";
 import type { PipelineError } from "../pipeline/mod.ts";
 import type { UsageInvalid } from "./parser.ts";
+import type { WorkerFailed } from "../parallel/pool.ts";
+import type { ClusterFailed } from "../cluster/submit.ts";
 
 /** The process exit code of a CLI invocation. */
 export type ExitCode = 0 | 1 | 2 | 130;
 
 /** Every failure a CLI command can end with. */
-export type CliFailure = PipelineError | ConfigInvalid | BackendUnavailable | UsageInvalid;
+export type CliFailure =
+  | PipelineError
+  | ConfigInvalid
+  | BackendUnavailable
+  | UsageInvalid
+  | WorkerFailed
+  | ClusterFailed;
 
 /** Write the one line a failure gets. */
 export function printError(message: string): void {
@@ -66,6 +74,10 @@ export function exitCodeOf<R>(
       JudgeHttpStatus: runFailed,
       JudgeMalformedReply: runFailed,
       RepairFailed: runFailed,
+      // A worker process keeps its own code: bad input there is bad input here.
+      WorkerFailed: (e) => e.code === 2 ? badInput(e) : runFailed(e),
+      // The database is unreachable, or cluster jobs failed (each named with its reason).
+      ClusterFailed: runFailed,
     }),
   );
   return handled.pipe(

@@ -9,6 +9,7 @@
 import { Option } from "effect";
 import { Flag } from "effect/cli";
 import { CONFIG_FIELDS } from "../config/mod.ts";
+import { EXECUTION_FLAGS, EXECUTION_OPTIONS } from "./execution.ts";
 
 const show = (v: unknown): string => Array.isArray(v) ? v.join(",") : JSON.stringify(v);
 
@@ -25,6 +26,7 @@ export const CLI_OPTIONS: ReadonlyArray<readonly [string, string]> = [
   ["--config FILE", "JSON experiment config, applied over the defaults"],
   ["--resume DIR", "continue an interrupted run from its last checkpoint"],
   ["--print-config", "print the fully resolved config as JSON and exit"],
+  ...EXECUTION_OPTIONS,
   ["--help", "this text"],
   ["--version", "the tool's version"],
 ];
@@ -51,6 +53,7 @@ export const SHARED_FLAGS = {
     Flag.withDefault(false),
     Flag.withDescription("print the resolved config and exit"),
   ),
+  ...EXECUTION_FLAGS,
 };
 
 /** What the shared flags parse to. */
@@ -98,6 +101,7 @@ export function flagNames(): string[] {
     "config",
     "resume",
     "print-config",
+    ...Object.keys(EXECUTION_FLAGS),
     "help",
     "version",
   ];

@@ -25,6 +25,10 @@ import { parseCommandLine, type ParsedCommandLine } from "./parse.ts";
 export function configFor(
   parsed: ParsedCommandLine,
 ): Effect.Effect<ExperimentConfig, ConfigInvalid> {
+  // `sweep --status DIR` watches the sweep in DIR: its recorded config, as for --resume.
+  if (parsed.execution.status && !parsed.resume) {
+    parsed = { ...parsed, resume: parsed.execution.status };
+  }
   if (!parsed.resume) return resolveConfig(parsed);
   return resumedConfig({
     runDir: parsed.resume,

@@ -14,6 +14,7 @@ import {
   SHARED_FLAGS,
   type SharedInput,
 } from "./flags.ts";
+import { type ExecutionFlags, executionOf } from "./execution.ts";
 import { helpText } from "./help.ts";
 import { parserEnvironment, type UsageHints, UsageInvalid, usageLine, VERSION } from "./parser.ts";
 
@@ -31,6 +32,8 @@ export interface ParsedCommandLine {
   readonly printConfig: boolean;
   /** Config overrides `[dotted path, raw text]`. */
   readonly overrides: ReadonlyArray<readonly [string, string | true]>;
+  /** How to run: workers, cluster (never part of the config). */
+  readonly execution: ExecutionFlags;
 }
 
 /** The trainer's hints. */
@@ -56,9 +59,11 @@ export function parseCommandLine(
   commands: readonly string[],
 ): Effect.Effect<ParsedCommandLine | null, UsageInvalid> {
   return Effect.suspend(() => {
-    let parsed: ParsedCommandLine | null = null;
+    let parsed: Omit<ParsedCommandLine, "execution"> | null = null;
+    let flags: SharedInput = {};
     const capture = (command: string, input: SharedInput) =>
       Effect.sync(() => {
+        flags = input;
         parsed = {
           command,
           configFile: optionalString(input, "config"),
@@ -89,6 +94,12 @@ export function parseCommandLine(
             detail: usageLine(e._tag === "ShowHelp" ? e.errors : [e], TRAINER_HINTS(commands)),
           }),
         )
+      ),
+      Effect.flatMap((p: Omit<ParsedCommandLine, "execution"> | null) =>
+        p === null ? Effect.succeed(null) : Effect.try({
+          try: (): ParsedCommandLine => ({ ...p, execution: executionOf(flags) }),
+          catch: (e) => e instanceof UsageInvalid ? e : new UsageInvalid({ detail: String(e) }),
+        })
       ),
     );
   });

@@ -1,6 +1,7 @@
 /**
- * A phase job: one independent piece of an experiment (a phase of `run`, a seed's alignment
- * or a cell of a sweep) that a worker process or a cluster runner executes on its own backend.
+ * A phase job: one independent piece of an experiment (a phase of `run`, a sweep's aligned
+ * model or one of its cells) that a worker process or a cluster runner executes on its own
+ * backend.
  * A job names its run folder; everything it produces is written there exactly as a serial run
  * writes it, so the serial code that runs afterwards reads the results back instead of
  * training again.
@@ -43,16 +44,28 @@ export type PhaseJob =
     readonly cell: SweepCell;
   };
 
-/** A short name for progress lines and errors (`finetune-lisa`,
- * `seed-1/alignment-sft/align`, a cell). */
+/** `seed-S/alignment-A/align`: the name of a (seed, alignment method) group's alignment job. */
+export function groupJobName(g: Pick<SweepCell, "seed" | "alignment">): string {
+  return `seed-${g.seed}/alignment-${g.alignment}/align`;
+}
+
+/** `seed-S/alignment-A/<cell>`: the name of a cell's job. */
+export function cellJobName(c: SweepCell): string {
+  return `seed-${c.seed}/alignment-${c.alignment}/${cellName(c)}`;
+}
+
+/**
+ * A short name for progress lines and errors (`finetune-lisa`, `seed-1/alignment-sft/align`,
+ * a cell).
+ */
 export function jobLabel(job: PhaseJob): string {
   switch (job.kind) {
     case "run-phase":
       return job.phase;
     case "sweep-align":
-      return `seed-${job.group.seed}/alignment-${job.group.alignment}/align`;
+      return groupJobName(job.group);
     case "sweep-cell":
-      return `seed-${job.cell.seed}/alignment-${job.cell.alignment}/${cellName(job.cell)}`;
+      return cellJobName(job.cell);
   }
 }
 

@@ -136,16 +136,19 @@ function spawnJob(
           )
         ),
       ),
+    // Stopped early (a sibling failed, or Ctrl-C): ask the worker to stop, which checkpoints
+    // its training stage, and wait for it, so nothing is left running or half-written.
     (child, exit) =>
-      Effect.sync(() => {
-        if (exit._tag === "Failure") {
+      exit._tag === "Failure"
+        ? Effect.promise(async () => {
           try {
             child.kill("SIGTERM");
           } catch {
             // already exited
           }
-        }
-      }),
+          await child.status;
+        })
+        : Effect.void,
   );
 }
 

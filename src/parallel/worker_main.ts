@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Effect, Layer } from "effect";
+import { Effect, Fiber, Layer } from "effect";
 import { Backend } from "../../backends/mod.ts";
 import { exitCodeOf } from "../cli/exit.ts";
 import { Progress } from "../train/mod.ts";
@@ -22,5 +22,12 @@ if (import.meta.main) {
   const program = Effect.as(runJob(job), 0 as const).pipe(
     Effect.provide(Layer.mergeAll(Backend.layer(job.config.backend), Progress.lines())),
   );
-  Deno.exit(await Effect.runPromise(exitCodeOf(program)));
+  // SIGTERM (the parent stops its workers) or SIGINT (Ctrl-C reaches the whole process group)
+  // interrupts the job as the CLI does: the training stage checkpoints where it stands.
+  const fiber = Effect.runFork(exitCodeOf(program));
+  const stop = () => Effect.runFork(Fiber.interrupt(fiber));
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  const exit = await Effect.runPromise(Fiber.await(fiber));
+  Deno.exit(exit._tag === "Success" ? exit.value : 130);
 }
