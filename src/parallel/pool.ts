@@ -5,8 +5,12 @@
  * (their processes are killed) and fails with {@link WorkerFailed}, keeping the worker's exit
  * code (2 for bad input, 1 for a failed run) and its one-line reason.
  *
- * Threads: a worker gets `LISA_THREADS` and `OPENBLAS_NUM_THREADS` of cores / workers (at
- * least 1) unless the caller's environment sets them, so the machine is not oversubscribed.
+ * Threads: a worker gets `LISA_THREADS` (the wasm matrix product's threads, bit-identical for
+ * any count) of cores / workers, at least 1, unless the caller's environment sets it. BLAS
+ * threads (`OPENBLAS_NUM_THREADS`) are left as a serial run has them: OpenBLAS sums in another
+ * order with another thread count (measured: other answers on `native`), and a worker must
+ * compute what the serial run computes. Set `OPENBLAS_NUM_THREADS` yourself to trade that
+ * for no oversubscription.
  *
  * @module
  */
@@ -44,9 +48,9 @@ export function coreCount(): number {
 }
 
 /**
- * The environment of a worker: `LISA_THREADS` (wasm matrix-product threads) and
- * `OPENBLAS_NUM_THREADS` (native BLAS threads) of `cores / workers`, at least 1, unless the
- * parent's environment already sets them.
+ * The environment of a worker: `LISA_THREADS` (wasm matrix-product threads) of
+ * `cores / workers`, at least 1, unless the parent's environment already sets it. BLAS threads
+ * are not split (see the module doc).
  */
 export function workerThreadEnv(
   workers: number,
@@ -55,7 +59,7 @@ export function workerThreadEnv(
 ): Record<string, string> {
   const share = String(Math.max(1, Math.floor(cores / Math.max(1, workers))));
   const out: Record<string, string> = {};
-  for (const k of ["LISA_THREADS", "OPENBLAS_NUM_THREADS"]) out[k] = env[k] ?? share;
+  out.LISA_THREADS = env.LISA_THREADS ?? share;
   return out;
 }
 

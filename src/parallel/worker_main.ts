@@ -28,6 +28,13 @@ if (import.meta.main) {
   const stop = () => Effect.runFork(Fiber.interrupt(fiber));
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
+  // A parent that died without stopping its workers (killed outright) leaves them to init:
+  // stop too, rather than train on for nobody.
+  const parent = Deno.ppid;
+  const watchdog = setInterval(() => {
+    if (Deno.ppid !== parent) stop();
+  }, 2000);
   const exit = await Effect.runPromise(Fiber.await(fiber));
+  clearInterval(watchdog);
   Deno.exit(exit._tag === "Success" ? exit.value : 130);
 }
