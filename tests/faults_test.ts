@@ -14,7 +14,13 @@ const model = await tinyModelDir(21);
 const root = await Deno.makeTempDir({ prefix: "lisa-faults-" });
 // Each run works in its own folder with the same relative output path, so paths recorded in
 // the run (config, the adapter's base model) are the same in every run.
-const FLAGS = [...tinyRunFlags(model, "out"), "--backend=wasm", "--output.name=r"];
+// One process (--workers=1): each moment is named in the process that runs the phase.
+const FLAGS = [
+  ...tinyRunFlags(model, "out"),
+  "--backend=wasm",
+  "--output.name=r",
+  "--workers=1",
+];
 const RUN = "out/r";
 
 interface Ran {
@@ -203,7 +209,7 @@ Deno.test("fault injection: a run killed at any moment resumes to the same resul
         c.at(dir);
         c.then?.(dir);
       }
-      const resumed = await run(cwd, ["--resume", RUN]);
+      const resumed = await run(cwd, ["--resume", RUN, "--workers=1"]);
       return { killed, resumed, dir };
     })();
   };
