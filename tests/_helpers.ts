@@ -111,3 +111,19 @@ export function assertClose(got: number, want: number, tol: number, what: string
     throw new Error(`${what}: ${got} vs ${want} (tolerance ${tol})`);
   }
 }
+
+/**
+ * A JSON record without its wall-clock fields (seconds, tokens/s) and run folder names: what
+ * two runs of the same config and seed must agree on.
+ */
+export function timeless(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(timeless);
+  if (x && typeof x === "object") {
+    return Object.fromEntries(
+      Object.entries(x)
+        .filter(([k]) => !/seconds|tokensPerSec|runDir/i.test(k))
+        .map(([k, v]) => [k, timeless(v)]),
+    );
+  }
+  return x;
+}

@@ -14,7 +14,7 @@ import { cellDir, openRunDir, runSweep, sweepCells } from "../src/pipeline/mod.t
 import { cellJobName } from "../src/parallel/mod.ts";
 import { formatStatus, type JobStatus, pgLayer, sweepStatus } from "../src/cluster/mod.ts";
 import { latestCheckpoint, Progress } from "../src/train/mod.ts";
-import { commandLine, requires } from "./_helpers.ts";
+import { commandLine, requires, timeless } from "./_helpers.ts";
 import { freePort, missingPostgres, startPostgres } from "./_postgres.ts";
 import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
 
@@ -51,18 +51,6 @@ const existsSync = (p: string) => {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A JSON record without its wall-clock fields. */
-function timeless(x: unknown): unknown {
-  if (Array.isArray(x)) return x.map(timeless);
-  if (x && typeof x === "object") {
-    return Object.fromEntries(
-      Object.entries(x).filter(([k]) => !/seconds|tokensPerSec/i.test(k))
-        .map(([k, v]) => [k, timeless(v)]),
-    );
-  }
-  return x;
-}
 
 Deno.test({
   ...requires(

@@ -17,7 +17,7 @@ import {
 } from "../src/parallel/mod.ts";
 import { Progress } from "../src/train/mod.ts";
 import { tinyModelDir, tinyRunFlags } from "./_tiny_lm.ts";
-import { commandLine } from "./_helpers.ts";
+import { commandLine, timeless } from "./_helpers.ts";
 
 const layers = Layer.mergeAll(Backend.layer("wasm"), Progress.silent);
 
@@ -30,19 +30,6 @@ function files(dir: string, sub = ""): string[] {
     else out.push(rel);
   }
   return out.sort();
-}
-
-/** A JSON record without its wall-clock fields. */
-function timeless(x: unknown): unknown {
-  if (Array.isArray(x)) return x.map(timeless);
-  if (x && typeof x === "object") {
-    return Object.fromEntries(
-      Object.entries(x)
-        .filter(([k]) => !/seconds|tokensPerSec|runDir/i.test(k))
-        .map(([k, v]) => [k, timeless(v)]),
-    );
-  }
-  return x;
 }
 
 /** Assert two run folders hold the same results (see the module doc). */
@@ -85,9 +72,23 @@ Deno.test("workers: a sweep on 2 worker processes equals the serial sweep", asyn
   ];
   const cfg = await Effect.runPromise(resolveConfig(commandLine(flags)));
   const jobs = sweepJobs(cfg, "d");
-  assert.deepEqual(jobs.map((j) => j.id)[0], "seed-42/align");
+  assert.deepEqual(jobs.map((j) => j.id)[0], "seed-42/alignment-sft/align");
   assert.equal(jobs.length, 5, "one alignment and four cells");
-  assert.ok(jobs.slice(1).every((j) => j.after[0] === "seed-42/align"));
+  assert.ok(jobs.slice(1).every((j) => j.after[0] === "seed-42/alignment-sft/align"));
+  // An alignment axis: one aligned model per method, each cell after its own.
+  const axis = await Effect.runPromise(
+    resolveConfig(commandLine([...flags, "--sweep.alignment=sft,vaccine"])),
+  );
+  const axisJobs = sweepJobs(axis, "d");
+  assert.deepEqual(axisJobs.filter((j) => j.after.length === 0).map((j) => j.id), [
+    "seed-42/alignment-sft/align",
+    "seed-42/alignment-vaccine/align",
+  ]);
+  for (const j of axisJobs.filter((j) => j.job.kind === "sweep-cell")) {
+    const cell = j.job.kind === "sweep-cell" ? j.job.cell : null;
+    assert.deepEqual(j.after, [`seed-42/alignment-${cell!.alignment}/align`], j.id);
+  }
+  assert.equal(axisJobs.length, 2 + 8, "two alignments, four cells each");
   const sweep = (name: string, workers: number) =>
     Effect.runPromise(Effect.provide(
       Effect.gen(function* () {
