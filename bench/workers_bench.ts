@@ -58,7 +58,9 @@ async function timedRun(
   const out = await Deno.makeTempDir({ prefix: "lisa-workers-bench-" });
   try {
     const root = new URL("../", import.meta.url).pathname;
-    const args = ["run", "-A", "--unstable-webgpu", "src/cli/main.ts", command];
+    // `run` is the CLI's default command: it is left out, as `deno task train` users type it.
+    const args = ["run", "-A", "--unstable-webgpu", "src/cli/main.ts"];
+    if (command !== "run") args.push(command);
     args.push(...flags, "--backend", backend, "--workers", String(workers), "--output.dir", out);
     const t0 = performance.now();
     const r = await new Deno.Command(Deno.execPath(), {
