@@ -65,6 +65,10 @@ Deno.test({
     const pg = await startPostgres();
     const runners: Array<{ child: Deno.ChildProcess; out: ReturnType<typeof collect> }> = [];
     const logs: string[] = [];
+    const exited = [false, false];
+    /** The runners' output, for a failure message. */
+    const runnerLogs = () =>
+      runners.map((r, i) => `--- runner ${i}:\n${r.out.text().slice(-3000)}`).join("\n");
     try {
       const flags = [
         ...tinyRunFlags(model, out),
@@ -82,6 +86,8 @@ Deno.test({
           `--cluster.port=${port}`,
           "--backend=wasm",
         ]);
+        const i = runners.length;
+        child.status.then(() => exited[i] = true);
         runners.push({ child, out: collect(child) });
       }
       // The submitter exits as soon as the sweep is submitted: the sweep must go on.
@@ -120,6 +126,8 @@ Deno.test({
               }
               if (!has) continue;
               const idx = ports.findIndex((p) => row.runner === `127.0.0.1:${p}`);
+              // The other runner must be alive to take the cell over.
+              assert.ok(!exited[1 - idx], `runner ${1 - idx} exited early\n${runnerLogs()}`);
               runners[idx]!.child.kill("SIGKILL");
               logs.push(formatStatus(rows));
               return { job: row.job, runner: row.runner };
@@ -129,14 +137,17 @@ Deno.test({
           return null;
         }).pipe(Effect.provide(pgLayer(pg.url))),
       );
-      assert.ok(killed, "a runner was killed in the middle of a cell");
+      assert.ok(killed, `a runner was killed in the middle of a cell\n${runnerLogs()}`);
 
       // Watch to the end and collect the report, from a fresh process.
       const watcher = cli(["sweep", "--status", dir, `--cluster.db=${pg.url}`]);
       const w = collect(watcher);
+      // Bounded: a sweep left without a live runner must fail the test, not hang the suite.
+      const limit = setTimeout(() => watcher.kill("SIGKILL"), 240_000);
       const status = await watcher.status;
+      clearTimeout(limit);
       await w.done;
-      assert.equal(status.code, 0, w.text());
+      assert.equal(status.code, 0, `${w.text()}\n${runnerLogs()}`);
       assert.match(w.text(), /Harmful score/);
       assert.ok(!w.text().includes(pg.url.split("@")[0]!), "no database URL printed");
 
