@@ -1,10 +1,12 @@
 /**
  * A sweep on a throwaway cluster: PostgreSQL in a temporary folder on a free loopback port,
- * two runner processes, a 4-cell tiny sweep submitted by a process that exits right after
+ * two runner processes and a submitter started at the same moment on the fresh database (both
+ * runners must join), a 4-cell tiny sweep submitted by a process that exits right after
  * submitting, one runner killed (SIGKILL) in the middle of a cell, and `sweep --status` that
  * watches the sweep to its end and collects the report. Every cell's metrics, answers and
- * adapter must equal a local run's; the killed cell must have been finished by the other runner.
- * The database is stopped and removed afterwards. Without PostgreSQL the test is ignored.
+ * adapter must equal a local run's; the killed cell must have been finished by the other
+ * runner. The database is stopped and removed afterwards. Without PostgreSQL the test is
+ * ignored.
  */
 import assert from "node:assert/strict";
 import { Effect, Layer } from "effect";
@@ -66,6 +68,8 @@ Deno.test({
     const runners: Array<{ child: Deno.ChildProcess; out: ReturnType<typeof collect> }> = [];
     const logs: string[] = [];
     const exited = [false, false];
+    /** Other children (the submitter, the watcher), killed in the end if still there. */
+    const others: Deno.ChildProcess[] = [];
     /** The runners' output, for a failure message. */
     const runnerLogs = () =>
       runners.map((r, i) => `--- runner ${i}:\n${r.out.text().slice(-3000)}`).join("\n");
@@ -90,7 +94,8 @@ Deno.test({
         child.status.then(() => exited[i] = true);
         runners.push({ child, out: collect(child) });
       }
-      // The submitter exits as soon as the sweep is submitted: the sweep must go on.
+      // The submitter starts with them (three processes setting up a fresh database at once)
+      // and exits as soon as the sweep is submitted: the sweep must go on.
       const submitter = cli([
         "sweep",
         ...flags,
@@ -98,6 +103,14 @@ Deno.test({
         `--cluster.db=${pg.url}`,
       ]);
       const sub = collect(submitter);
+      others.push(submitter);
+      // Both runners, started at the same moment on the fresh database, join the cluster.
+      const ready = () => runners.every((r) => /:\d+ ready$/m.test(r.out.text()));
+      for (let i = 0; i < 1200 && !ready(); i++) {
+        assert.ok(!exited.some((e) => e), `a runner exited at start-up\n${runnerLogs()}`);
+        await sleep(100);
+      }
+      assert.ok(ready(), `the runners did not join\n${runnerLogs()}`);
       const dir = `${out}/c`;
       for (let i = 0; i < 600 && !sub.text().includes("submitted "); i++) await sleep(100);
       assert.match(sub.text(), /submitted /, `the submitter said:\n${sub.text()}`);
@@ -142,6 +155,7 @@ Deno.test({
       // Watch to the end and collect the report, from a fresh process.
       const watcher = cli(["sweep", "--status", dir, `--cluster.db=${pg.url}`]);
       const w = collect(watcher);
+      others.push(watcher);
       // Bounded: a sweep left without a live runner must fail the test, not hang the suite.
       const limit = setTimeout(() => watcher.kill("SIGKILL"), 240_000);
       const status = await watcher.status;
@@ -194,6 +208,14 @@ Deno.test({
         assert.ok(!(await Deno.readTextFile(f)).includes(host), `${f} names the database`);
       }
     } finally {
+      for (const child of others) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        await child.status;
+      }
       for (const r of runners) {
         try {
           r.child.kill("SIGKILL");

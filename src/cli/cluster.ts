@@ -8,7 +8,14 @@ import { resolve } from "node:path";
 import { Effect, Layer } from "effect";
 import { Backend } from "../../backends/mod.ts";
 import { ConfigInvalid, type ExperimentConfig } from "../config/mod.ts";
-import { ClusterFailed, describeDb, runnerLayer, submitSweep, watchSweep } from "../cluster/mod.ts";
+import {
+  ClusterFailed,
+  describeDb,
+  describeError,
+  runnerLayer,
+  submitSweep,
+  watchSweep,
+} from "../cluster/mod.ts";
 import { checkSweep, type PipelineError, planRunDir, runSweep } from "../pipeline/mod.ts";
 import type { ExitCode } from "./exit.ts";
 import type { ParsedCommandLine } from "./parse.ts";
@@ -42,13 +49,17 @@ export function runnerCommand(
     const port = parsed.execution.clusterPort ?? DEFAULT_RUNNER_PORT;
     console.error(`runner ${host}:${port} on ${describeDb(db)}; stop it with SIGTERM or Ctrl-C`);
     const layer = runnerLayer({ db, host, port, backend: Layer.succeed(Backend, backend) });
+    // Serve until stopped; "ready" once the runner has joined (its tables set up).
+    const serve = Layer.build(layer).pipe(
+      Effect.andThen(Effect.sync(() => console.error(`runner ${host}:${port} ready`))),
+      Effect.andThen(Effect.never),
+      Effect.scoped,
+    );
     yield* Effect.raceFirst(
-      Layer.launch(layer).pipe(
+      serve.pipe(
         Effect.mapError((e) =>
           new ClusterFailed({
-            detail: `the runner stopped: ${
-              typeof e === "object" && e !== null && "message" in e ? e.message : String(e)
-            }`,
+            detail: `the runner stopped: ${describeError(e)}`,
           })
         ),
       ),

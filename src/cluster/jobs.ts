@@ -10,12 +10,13 @@
  * @module
  */
 import { Cause, Duration, Effect, Schedule } from "effect";
-import { SqlClient } from "effect/sql";
+import type { SqlClient, SqlError } from "effect/sql";
 import { type ExperimentConfig, resolveConfig } from "../config/mod.ts";
+import { describeError, withAdvisoryLock } from "./db.ts";
 import type { JobFailure } from "./entities.ts";
+import { heartbeat, markEnded, markRunning } from "./status.ts";
 
 export type { JobFailure };
-import { heartbeat, markEnded, markRunning } from "./status.ts";
 
 /** Failure tags worth another attempt: the cause may pass (storage, a judge server, the db). */
 const TRANSIENT = new Set([
@@ -49,27 +50,20 @@ export function classify(e: unknown): "transient" | "input" | "run" {
   return BAD_INPUT.has(tag) ? "input" : "run";
 }
 
-const messageOf = (e: unknown): string =>
-  e instanceof Error
-    ? e.message
-    : typeof e === "object" && e !== null && "message" in e
-    ? String(e.message)
-    : String(e);
-
 /** A cause as a {@link JobFailure}, with whether another attempt may help. */
 export function failureOf(cause: Cause.Cause<unknown>): JobFailure & { transient: boolean } {
   const failed = cause.reasons.find((r) => r._tag === "Fail");
   if (failed && "error" in failed) {
     const kind = classify(failed.error);
     return {
-      message: messageOf(failed.error),
+      message: describeError(failed.error),
       code: kind === "input" ? 2 : 1,
       transient: kind === "transient",
     };
   }
   const died = cause.reasons.find((r) => r._tag === "Die");
   const what = died && "defect" in died ? died.defect : "interrupted";
-  return { message: `internal error: ${messageOf(what)}`, code: 1, transient: false };
+  return { message: `internal error: ${describeError(what)}`, code: 1, transient: false };
 }
 
 /** Attempts a transient failure gets, and the first back-off (doubling each time). */
@@ -82,40 +76,18 @@ export function sweepConfig(dir: string): Effect.Effect<ExperimentConfig, JobFai
   );
 }
 
-/** A SQL error with the server's reason (the client's own message is generic). */
-export function sqlText(e: { readonly message: string; readonly cause?: unknown }): string {
-  const cause = e.cause instanceof Error ? `: ${e.cause.message}` : "";
-  return `${e.message}${cause}`;
-}
-
-// 'LISA' as a 32-bit key space for advisory locks, apart from the engine's own locks.
+// 'LISA' as a 32-bit key space for the jobs' advisory locks, apart from the engine's own.
 const LOCK_SPACE = 0x4c495341;
 
-/** Run `work` holding the advisory lock of `key` (released on exit, or when the runner dies). */
+/**
+ * Run `work` holding the advisory lock of job `key` (see {@link withAdvisoryLock}); the lock's
+ * own database errors are transient like any other `SqlError`.
+ */
 function withJobLock<A, E, R>(
   key: string,
   work: Effect.Effect<A, E, R>,
-): Effect.Effect<A, E | JobFailure, R | SqlClient.SqlClient> {
-  return Effect.scoped(Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient;
-    const conn = yield* sql.reserve.pipe(
-      Effect.mapError((e) => ({ message: `database: ${sqlText(e)}`, code: 1 })),
-    );
-    yield* Effect.acquireRelease(
-      conn.execute(
-        "SELECT pg_advisory_lock($1::int4, hashtext($2::text))",
-        [LOCK_SPACE, key],
-        undefined,
-      ).pipe(Effect.mapError((e) => ({ message: `database: ${sqlText(e)}`, code: 1 }))),
-      () =>
-        conn.execute(
-          "SELECT pg_advisory_unlock($1::int4, hashtext($2::text))",
-          [LOCK_SPACE, key],
-          undefined,
-        ).pipe(Effect.ignore),
-    );
-    return yield* work;
-  }));
+): Effect.Effect<A, E | SqlError.SqlError, R | SqlClient.SqlClient> {
+  return withAdvisoryLock(LOCK_SPACE, key, work);
 }
 
 /** Where a job runs and how it reports: the sweep's folder, the job's name, the runner. */

@@ -12,3 +12,4 @@ export * from "./jobs.ts";
 export * from "./status.ts";
 export * from "./runner.ts";
 export * from "./submit.ts";
+export * from "./schema.ts";

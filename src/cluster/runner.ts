@@ -22,10 +22,10 @@ import {
 } from "../pipeline/mod.ts";
 import { methodSpec } from "../train/mod.ts";
 import { Progress } from "../train/mod.ts";
-import { pgLayer } from "./db.ts";
 import { cellEntityId, SweepAlignment, SweepCell as CellEntity } from "./entities.ts";
 import { executeJob, sweepConfig } from "./jobs.ts";
-import { ensureStatusTable, markEnded } from "./status.ts";
+import { clusterSqlLayer } from "./schema.ts";
+import { markEnded } from "./status.ts";
 import { cellJobName, groupJobName } from "../parallel/mod.ts";
 
 /** The sharding settings every runner and client of a cluster shares. */
@@ -57,7 +57,8 @@ export interface RunnerOptions {
 /** The runner's layer: entities, cluster membership, storage, backend. Launch it to serve. */
 export function runnerLayer(opts: RunnerOptions): Layer.Layer<never, unknown> {
   const runner = `${opts.host}:${opts.port}`;
-  const sql = pgLayer(opts.db);
+  // The tables are set up (once, under a lock) before the engine's storage layers start.
+  const sql = clusterSqlLayer(opts.db);
   const cluster = NodeClusterSocket.layer({
     storage: "sql",
     shardingConfig: {
@@ -113,7 +114,7 @@ export function runnerLayer(opts: RunnerOptions): Layer.Layer<never, unknown> {
     });
   }));
   const services = Layer.mergeAll(opts.backend, Progress.lines(), sql);
-  return Layer.mergeAll(alignments, cells, Layer.effectDiscard(ensureStatusTable)).pipe(
+  return Layer.mergeAll(alignments, cells).pipe(
     Layer.provide(services),
     Layer.provide(cluster),
     Layer.provide(Layer.succeed(References.MinimumLogLevel, "Error")),

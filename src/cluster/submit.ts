@@ -11,16 +11,11 @@ import { Data, Effect, Layer, References } from "effect";
 import type { ExperimentConfig } from "../config/mod.ts";
 import { sweepCells } from "../pipeline/mod.ts";
 import { cellJobName, jobLabel, sweepJobs } from "../parallel/mod.ts";
-import { pgLayer } from "./db.ts";
+import { describeError, pgLayer } from "./db.ts";
 import { cellEntityId, SweepCell } from "./entities.ts";
 import { SHARDING } from "./runner.ts";
-import {
-  ensureStatusTable,
-  formatStatus,
-  type JobStatus,
-  queueJobs,
-  sweepStatus,
-} from "./status.ts";
+import { clusterSqlLayer } from "./schema.ts";
+import { formatStatus, type JobStatus, queueJobs, sweepStatus } from "./status.ts";
 
 /** The cluster could not be reached, or a submitted sweep ended with failed jobs. */
 export class ClusterFailed extends Data.TaggedError("ClusterFailed")<{
@@ -34,9 +29,7 @@ export class ClusterFailed extends Data.TaggedError("ClusterFailed")<{
 
 const asClusterFailed = (what: string) => (e: unknown) =>
   new ClusterFailed({
-    detail: `${what}: ${
-      typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
-    }`,
+    detail: `${what}: ${describeError(e)}`,
   });
 
 /**
@@ -58,7 +51,7 @@ export function submitSweep(
   dir: string,
   db: string,
 ): Effect.Effect<string, ClusterFailed> {
-  const sql = pgLayer(db);
+  const sql = clusterSqlLayer(db);
   const client = NodeClusterSocket.layer({
     clientOnly: true,
     storage: "sql",
@@ -66,7 +59,6 @@ export function submitSweep(
   }).pipe(Layer.provide(sql));
   return Effect.gen(function* () {
     const submission = crypto.randomUUID();
-    yield* ensureStatusTable;
     yield* queueJobs(dir, submission, sweepJobNames(cfg));
     const cellClient = yield* SweepCell.client;
     for (const cell of sweepCells(cfg)) {
