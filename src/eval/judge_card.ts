@@ -29,7 +29,10 @@ export interface JudgeMeasurement {
   readonly f1: Estimate;
   /** AUROC with its 95% interval; null when the judge gives no graded score. */
   readonly auroc: Estimate | null;
-  /** When (ISO time). */
+  /**
+   * When: an ISO time, or words when no clock time is known (a bit-reproducible asset build
+   * records none, so its judge says `at training time`).
+   */
   readonly measuredAt: string;
 }
 
@@ -88,9 +91,14 @@ function fmt(e: Estimate | null): string {
   return `${e.value.toFixed(3)}${lo}`;
 }
 
+/** When a measurement was made, as the card says it: an ISO time's date, or the words given. */
+export function whenMeasured(measuredAt: string): string {
+  return /^\d{4}-\d{2}-\d{2}T/.test(measuredAt) ? measuredAt.slice(0, 10) : measuredAt;
+}
+
 /**
  * One line on the measurement: `accuracy 0.714 [0.693, 0.734], F1 …, AUROC … on <data>
- * (<protocol>, n = 380, 53% harmful)`, or `unmeasured …`.
+ * (<protocol>, n = 380, 53% harmful; measured 2026-12-02)`, or `unmeasured …`.
  */
 export function measurementLine(m: JudgeMeasurement | null): string {
   if (m === null) {
@@ -99,5 +107,5 @@ export function measurementLine(m: JudgeMeasurement | null): string {
   }
   return `accuracy ${fmt(m.accuracy)}, F1 ${fmt(m.f1)}, AUROC ${fmt(m.auroc)} on ${m.data} ` +
     `(${m.protocol}, n = ${m.n}, ${(100 * m.harmfulShare).toFixed(0)}% harmful; ` +
-    `measured ${m.measuredAt.slice(0, 10)})`;
+    `measured ${whenMeasured(m.measuredAt)})`;
 }

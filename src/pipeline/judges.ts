@@ -112,7 +112,7 @@ export function measurementFromCounts(m: ModerationMetrics, data: string): Judge
     scores: flagged.map((f) => (f ? 1 : 0)),
     categories: labels.map(() => []),
   }, { graded: false });
-  return measurementOf(q, data, "held-out split", "training time");
+  return measurementOf(q, data, "held-out split", "at training time");
 }
 
 const why = (e: unknown): string =>
