@@ -6,13 +6,15 @@
  * tensors longer than the bias (a preallocated cache), per-row rotary tables; the cross-entropy's
  * log-sum-exp and gradient kernels with weighted and ignored rows; a LoRA linear (base product and
  * low-rank update in one kernel) in x, A and B. Also the in-place
- * row write of the KV cache, and no leaked tensors.
+ * row write of the KV cache, attention's products in BLAS (one thread and all) against our SIMD
+ * kernel on `native`, and no leaked tensors.
  *
  * Tolerance: |x - ref| <= 1e-5 + 1e-4 |ref| (the backend parity tolerance): the fused kernels sum
  * in another order (RMSNorm in float64, softmax rows in SIMD lanes) and use their own exp.
  */
 import assert from "node:assert/strict";
 import { fused, tf } from "../backends/mod.ts";
+import { setProductRouting } from "../backends/native/backend.ts";
 import { attention, rmsNorm, ropeHeads, swiGlu } from "../src/model/layers.ts";
 import { attentionBias } from "../src/model/mask.ts";
 import { crossEntropy } from "../src/model/loss.ts";
@@ -158,6 +160,31 @@ for (const backend of backends) {
           "attention on the longer buffer",
         );
         assert.throws(() => fused.writeRows(kBuf, k, cap - 2), /does not fit/);
+      });
+    });
+    assert.equal(leaked, 0, "no tensor left behind");
+  });
+}
+
+if (backends.includes("native")) {
+  Deno.test("fused[native]: attention agrees whether its products run in BLAS or in our SIMD kernel", async () => {
+    await useBackend("native");
+    const leaked = await leakedTensors(() => {
+      tf.tidy(() => {
+        const bias = attentionBias(70, 3, undefined); // [1, 1, 70, 73]: two causal blocks
+        const inputs = [t([1, 4, 70, 16], 31, 2), t([1, 2, 73, 16], 32, 2), t([1, 2, 73, 16], 33)];
+        const f = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => attention(q, k, v, bias, 0.3, true);
+        const was = setProductRouting({ simdBelow: Infinity }); // all in the SIMD kernel
+        try {
+          const simd = valueAndGrads(f, inputs);
+          for (const serialBelow of [Infinity, 0]) { // BLAS on one thread, on all its threads
+            setProductRouting({ simdBelow: 0, serialBelow });
+            const blas = valueAndGrads(f, inputs);
+            blas.forEach((x, i) => close(x, simd[i]!, `BLAS below ${serialBelow}: output ${i}`));
+          }
+        } finally {
+          setProductRouting(was);
+        }
       });
     });
     assert.equal(leaked, 0, "no tensor left behind");

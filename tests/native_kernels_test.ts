@@ -247,3 +247,38 @@ test("native: Identity and same-dtype Cast share data safely; real casts convert
   assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3]);
   tf.dispose([y, z, v, snapshot, i]);
 });
+
+test("GatherV2 by row copies (native, wasm) matches the cpu backend; bad indices fail cleanly", async () => {
+  const run = () =>
+    tf.tidy(() => {
+      const table = tf.tensor3d(values(5 * 3 * 2, 3), [5, 3, 2]);
+      const ids = tf.tensor2d([4, 0, 4, 2, 1, 3], [2, 3], "int32");
+      const ints = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], "int32");
+      const rows = tf.gather(table, ids); // [2, 3, 3, 2]: the copying path
+      const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, ids))))(table);
+      return [
+        rows,
+        tf.gather(table, tf.tensor1d([2, 0], "int32"), 1), // axis 1: the backend's own kernel
+        tf.gather(ints, tf.tensor1d([2, 2, 0], "int32")),
+        tf.gather(table, tf.tensor1d([], "int32")),
+        grad,
+      ].map((t) => ({ shape: t.shape, dtype: t.dtype, data: Array.from(t.dataSync()) }));
+    });
+  await useBackend("cpu");
+  const expected = run();
+  for (const backend of ["native", "wasm"] as const) {
+    await useBackend(backend);
+    const actual = run();
+    actual.forEach((got, i) => {
+      assert.deepEqual(got.shape, expected[i]!.shape, `${backend} output ${i}: shape`);
+      assert.equal(got.dtype, expected[i]!.dtype, `${backend} output ${i}: dtype`);
+      assertClose(got.data, expected[i]!.data, `${backend} output ${i}`);
+    });
+    const before = tf.memory().numTensors;
+    assert.throws(
+      () => tf.tidy(() => tf.gather(tf.ones([4, 2]), tf.tensor1d([1, 4], "int32"))),
+      /index value 4 is not in \[0, 3\]/,
+    );
+    assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked by a failed gather`);
+  }
+});

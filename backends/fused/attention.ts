@@ -160,10 +160,14 @@ export function attentionBackward(
   }
 }
 
-/** `out [B, H, T, D]` from `x [B, T, H, D]`. */
+/**
+ * `out [B, H, T, D]` from `x [B, T, H, D]`, both in `heap` (float offsets `x`, `out`): one
+ * `copyWithin` per row of D, no view per row.
+ */
 export function rowsToHeads(
-  x: Float32Array,
-  out: Float32Array,
+  heap: Float32Array,
+  x: number,
+  out: number,
   b: number,
   h: number,
   t: number,
@@ -172,8 +176,8 @@ export function rowsToHeads(
   for (let bi = 0; bi < b; bi++) {
     for (let ti = 0; ti < t; ti++) {
       for (let hi = 0; hi < h; hi++) {
-        const src = ((bi * t + ti) * h + hi) * d;
-        out.set(x.subarray(src, src + d), ((bi * h + hi) * t + ti) * d);
+        const src = x + ((bi * t + ti) * h + hi) * d;
+        heap.copyWithin(out + ((bi * h + hi) * t + ti) * d, src, src + d);
       }
     }
   }

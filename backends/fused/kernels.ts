@@ -156,9 +156,30 @@ function scratch(be: WasmHeapBackend, shape: number[]): { t: TensorInfo; free: (
   return { t, free: () => be.disposeData(t.dataId, true) };
 }
 
-/** Clears `floats` floats at byte `offset` of the heap. */
-const zeroer = (be: WasmHeapBackend) => (offset: number, floats: number) =>
-  new Float32Array(heapBuffer(be), offset, floats).fill(0);
+/**
+ * The scratch a LoRA kernel needs only when its product cannot accumulate by itself (no
+ * `scaled`, i.e. not BLAS); `t` is null otherwise.
+ */
+function scratchUnlessScaled(
+  ctx: FusedContext,
+  be: WasmHeapBackend,
+  shape: number[],
+): { t: TensorInfo | null; free: () => void } {
+  return ctx.product(be).scaled ? { t: null, free: () => {} } : scratch(be, shape);
+}
+
+/**
+ * Clears `floats` floats at byte `offset` of the heap, through one view of the whole heap (made
+ * again only when the heap has grown): attention clears a few floats per masked row, thousands
+ * of rows per call, and a view per row cost more than the clearing.
+ */
+const zeroer = (be: WasmHeapBackend) => {
+  let view = new Float32Array(heapBuffer(be));
+  return (offset: number, floats: number) => {
+    if (view.buffer !== heapBuffer(be)) view = new Float32Array(heapBuffer(be));
+    view.fill(0, offset >> 2, (offset >> 2) + floats);
+  };
+};
 
 const attention: Run = (args, ctx) => {
   const be = args.backend as WasmHeapBackend;
@@ -199,7 +220,8 @@ const attentionGrad: Run = (args, ctx) => {
   const dO = scratch(be, [b, h, t, d]);
   const ds = scratch(be, [b, h, t, s]);
   try {
-    rowsToHeads(heapF32(be, dy!), heapF32(be, dO.t), b, h, t, d);
+    const heap = new Float32Array(heapBuffer(be));
+    rowsToHeads(heap, heapOffset(be, dy!) >> 2, heapOffset(be, dO.t) >> 2, b, h, t, d);
     if (sk > s) {
       // Key rows past the bias's S are not attended: their gradient is zero.
       heapF32(be, dk).fill(0);
@@ -289,7 +311,7 @@ const loraLinear: Run = (args, ctx) => {
   const sh = loraShape(x!, w!, a!, b!);
   const y = be.makeOutput([sh.n, sh.outF], "float32");
   const xa = be.makeOutput([sh.n, sh.r], "float32");
-  const tmp = scratch(be, [sh.n, sh.outF]);
+  const tmp = scratchUnlessScaled(ctx, be, [sh.n, sh.outF]);
   try {
     const at = (t: TensorInfo) => heapOffset(be, t);
     loraForward(
@@ -302,7 +324,7 @@ const loraLinear: Run = (args, ctx) => {
         b: at(b!),
         y: at(y),
         xa: at(xa),
-        tmp: at(tmp.t),
+        tmp: tmp.t ? at(tmp.t) : 0,
       },
       sh,
       attr(args.attrs, "scaling"),
@@ -323,7 +345,7 @@ const loraLinearGrad: Run = (args, ctx) => {
   const da = be.makeOutput([sh.r, sh.inF], "float32");
   const db = be.makeOutput([sh.outF, sh.r], "float32");
   const dyb = scratch(be, [sh.n, sh.r]);
-  const tmp = scratch(be, [sh.n, sh.inF]);
+  const tmp = scratchUnlessScaled(ctx, be, [sh.n, sh.inF]);
   try {
     const at = (t: TensorInfo) => heapOffset(be, t);
     loraBackward(
@@ -340,7 +362,7 @@ const loraLinearGrad: Run = (args, ctx) => {
         da: at(da),
         db: at(db),
         dyb: at(dyb.t),
-        tmp: at(tmp.t),
+        tmp: tmp.t ? at(tmp.t) : 0,
       },
       sh,
       attr(args.attrs, "scaling"),

@@ -33,11 +33,14 @@ export interface LoraForwardAt {
   readonly y: number;
   /** [N, r] output (kept for the backward pass). */
   readonly xa: number;
-  /** [N, out] scratch. */
+  /** [N, out] scratch (unused when `gemm` has `scaled`; 0 then). */
   readonly tmp: number;
 }
 
-/** `y = x W^T + s (x A^T) B^T`, `xa = x A^T`. */
+/**
+ * `y = x W^T + s (x A^T) B^T`, `xa = x A^T`. Where `gemm` has `scaled` (BLAS), the update is
+ * accumulated into y by the product itself; otherwise through `tmp` and one SIMD `axpy`.
+ */
 export function loraForward(
   gemm: HeapGemm,
   ew: ElementwiseKernels,
@@ -48,6 +51,10 @@ export function loraForward(
   const { n, inF, outF, r } = sh;
   gemm(false, true, n, r, inF, at.x, inF, at.a, inF, at.xa, r);
   gemm(false, true, n, outF, inF, at.x, inF, at.w, inF, at.y, outF);
+  if (gemm.scaled) {
+    gemm.scaled(false, true, n, outF, r, s, at.xa, r, at.b, r, 1, at.y, outF);
+    return;
+  }
   gemm(false, true, n, outF, r, at.xa, r, at.b, r, at.tmp, outF);
   ew.axpy(at.tmp, at.y, n * outF, s);
 }
@@ -69,13 +76,15 @@ export interface LoraBackwardAt {
   readonly db: number;
   /** [N, r] scratch: dy B. */
   readonly dyb: number;
-  /** [N, in] scratch. */
+  /** [N, in] scratch (unused when `gemm` has `scaled`; 0 then). */
   readonly tmp: number;
 }
 
 /**
- * dx = dy W + s (dy B) A, dA = s (dy B)^T x, dB = s dy^T (x A^T). `scale(offset, floats, s)`
- * multiplies floats of the heap in place (the small dA and dB).
+ * dx = dy W + s (dy B) A, dA = s (dy B)^T x, dB = s dy^T (x A^T). Where `gemm` has `scaled`
+ * (BLAS), the products apply s and accumulate themselves; otherwise `scale(offset, floats, s)`
+ * multiplies floats of the heap in place (the small dA and dB) and dx's second term goes through
+ * `tmp` and one SIMD `axpy`.
  */
 export function loraBackward(
   gemm: HeapGemm,
@@ -88,6 +97,12 @@ export function loraBackward(
   const { n, inF, outF, r } = sh;
   gemm(false, false, n, r, outF, at.dy, outF, at.b, r, at.dyb, r);
   gemm(false, false, n, inF, outF, at.dy, outF, at.w, inF, at.dx, inF);
+  if (gemm.scaled) {
+    gemm.scaled(false, false, n, inF, r, s, at.dyb, r, at.a, inF, 1, at.dx, inF);
+    gemm.scaled(true, false, r, inF, n, s, at.dyb, r, at.x, inF, 0, at.da, inF);
+    gemm.scaled(true, false, outF, r, n, s, at.dy, outF, at.xa, r, 0, at.db, r);
+    return;
+  }
   gemm(false, false, n, inF, r, at.dyb, r, at.a, inF, at.tmp, inF);
   ew.axpy(at.tmp, at.dx, n * inF, s);
   gemm(true, false, r, inF, n, at.dyb, r, at.x, inF, at.da, inF);

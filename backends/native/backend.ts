@@ -14,6 +14,7 @@ import { blasGemm, type HeapGemm } from "./gemm.ts";
 import { heapBuffer, type WasmHeapBackend } from "./heap.ts";
 import { fusedMatMulKernel } from "./fused_mat_mul.ts";
 import { castKernel, identityKernel } from "./identity.ts";
+import { gatherKernel } from "./gather.ts";
 import { elementwiseKernels } from "../simd/elementwise.ts";
 import { createSimdKernels, type WasmModuleHandle } from "../simd/module.ts";
 import { installFusedKernels } from "../fused/kernels.ts";
@@ -22,7 +23,13 @@ import { installFusedKernels } from "../fused/kernels.ts";
 export const NATIVE_TF_NAME = "native";
 
 /** Kernels the native backend provides itself instead of copying the wasm ones. */
-export const NATIVE_KERNELS = ["BatchMatMul", "_FusedMatMul", "Identity", "Cast"] as const;
+export const NATIVE_KERNELS = [
+  "BatchMatMul",
+  "_FusedMatMul",
+  "Identity",
+  "Cast",
+  "GatherV2",
+] as const;
 
 /**
  * Tensor ids (which the wasm module's C++ side keys its tensor table by) for the native
@@ -31,8 +38,40 @@ export const NATIVE_KERNELS = ["BatchMatMul", "_FusedMatMul", "Identity", "Cast"
  */
 const NATIVE_ID_BASE = 2 ** 30;
 
-/** Products inside the fused kernels below this many FLOPs run in our SIMD kernel, not BLAS. */
-export const SMALL_PRODUCT_FLOPS = 4e6;
+/**
+ * Where the fused kernels' products (attention's per-head blocks) run, by size in FLOPs
+ * (2 M N K).
+ */
+export interface ProductRouting {
+  /**
+   * Below this, our SIMD kernel: only a decoding step's one-row products are this small, and
+   * there a BLAS call costs more than the arithmetic. Default 1e5.
+   */
+  readonly simdBelow: number;
+  /**
+   * Below this (and from `simdBelow`), BLAS on one thread: a training step's blocks (64 rows, up
+   * to 256 keys, head dim 64: 0.5-2 MFLOP) run several times faster per core in BLAS than in
+   * our 128-bit WebAssembly kernel on an AVX-512 CPU, but splitting each across BLAS's threads
+   * costs a hand-off per product, thousands per step, which measured slower than one thread.
+   * Larger products (attention's key and value gradients) use every BLAS thread. Default 1e7.
+   */
+  readonly serialBelow: number;
+}
+
+/** The default {@link ProductRouting}. */
+export const PRODUCT_ROUTING: ProductRouting = { simdBelow: 1e5, serialBelow: 1e7 };
+
+let routing: ProductRouting = PRODUCT_ROUTING;
+
+/**
+ * Change where the fused kernels' products run (for comparisons: `simdBelow: Infinity` is the
+ * SIMD kernel only); returns the previous routing.
+ */
+export function setProductRouting(r: Partial<ProductRouting>): ProductRouting {
+  const was = routing;
+  routing = { ...routing, ...r };
+  return was;
+}
 
 interface EngineInternals {
   readonly registry: Record<string, KernelBackend | undefined>;
@@ -83,29 +122,31 @@ export async function registerNativeBackend(blas: BlasLibrary): Promise<void> {
   );
   tf.registerKernel(identityKernel(NATIVE_TF_NAME, kernelOf("Identity", "wasm")));
   tf.registerKernel(castKernel(NATIVE_TF_NAME, kernelOf("Cast", "wasm")));
+  tf.registerKernel(gatherKernel(NATIVE_TF_NAME, kernelOf("GatherV2", "wasm")));
   const memory = (base.wasm as unknown as { asm: { memory?: WebAssembly.Memory } }).asm.memory;
   const ew = memory ? elementwiseKernels(memory) : null;
-  // Attention's per-head products are small (a few MFLOP): our single-threaded SIMD kernel
-  // runs them without waking BLAS's threads for each one.
+  // Attention's products: see ProductRouting.
   const simd = createSimdKernels(base.wasm as unknown as WasmModuleHandle);
   if (ew) {
     const gemm = (backend: WasmHeapBackend): HeapGemm => {
       const big = blasGemm(blas.sgemm, heapBuffer(backend));
-      if (!simd) return big;
-      return (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) =>
-        (2 * m * n * k < SMALL_PRODUCT_FLOPS ? simd.gemm : big)(
-          ta,
-          tb,
-          m,
-          n,
-          k,
-          a,
-          lda,
-          b,
-          ldb,
-          c,
-          ldc,
-        );
+      const threads = blas.threads;
+      const { simdBelow, serialBelow } = routing;
+      return (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) => {
+        const flops = 2 * m * n * k;
+        if (simd && flops < simdBelow) {
+          return simd.gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+        }
+        if (threads <= 1 || flops >= serialBelow) {
+          return big(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+        }
+        blas.setThreads(1);
+        try {
+          big(ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+        } finally {
+          blas.setThreads(threads);
+        }
+      };
     };
     // A layer's products run where `BatchMatMul` runs them (BLAS), so fused and unfused layers
     // give the same bits.

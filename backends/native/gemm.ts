@@ -166,6 +166,25 @@ export type HeapGemm =
       strideB: number,
       strideC: number,
     ) => void;
+    /**
+     * Optional: `C = alpha op(A) op(B) + beta C` (BLAS's full `sgemm`), so a scaled product or
+     * a sum of products needs no extra pass over the output.
+     */
+    readonly scaled?: (
+      transA: boolean,
+      transB: boolean,
+      m: number,
+      n: number,
+      k: number,
+      alpha: number,
+      a: number,
+      lda: number,
+      b: number,
+      ldb: number,
+      beta: number,
+      c: number,
+      ldc: number,
+    ) => void;
   };
 
 /** Whether `map[i] = i * step` for all i, with step 0 or 1; the step, or null. */
@@ -178,22 +197,52 @@ export function affineStep(map: Int32Array): 0 | 1 | null {
 
 /** A {@link HeapGemm} by BLAS `sgemm` on `heap` (take the heap after every allocation). */
 export function blasGemm(sgemm: Sgemm, heap: ArrayBuffer): HeapGemm {
-  return (ta, tb, m, n, k, a, lda, b, ldb, c, ldc) =>
+  const scaled = (
+    ta: boolean,
+    tb: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: number,
+    lda: number,
+    b: number,
+    ldb: number,
+    beta: number,
+    c: number,
+    ldc: number,
+  ) =>
     sgemm(
       ta,
       tb,
       m,
       n,
       k,
-      1,
+      alpha,
       pointerAt(heap, a),
       lda,
       pointerAt(heap, b),
       ldb,
-      0,
+      beta,
       pointerAt(heap, c),
       ldc,
     );
+  return Object.assign(
+    (
+      ta: boolean,
+      tb: boolean,
+      m: number,
+      n: number,
+      k: number,
+      a: number,
+      lda: number,
+      b: number,
+      ldb: number,
+      c: number,
+      ldc: number,
+    ) => scaled(ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, ldc),
+    { scaled },
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ import { tf } from "../tf.ts";
 import { batchMatMulKernel, heapMatMul } from "../native/batch_mat_mul.ts";
 import { fusedMatMulKernel } from "../native/fused_mat_mul.ts";
 import { castKernel, identityKernel } from "../native/identity.ts";
+import { gatherKernel } from "../native/gather.ts";
 import { createSimdKernels, type SimdKernels, type WasmModuleHandle } from "./module.ts";
 import { createGemmPool, type GemmPool } from "./pool.ts";
 import { type HeapGemm, matMulGeometry } from "../native/gemm.ts";
@@ -95,12 +96,14 @@ export async function installSimdKernels(
     fused: kernelOf("_FusedMatMul", backendName),
     identity: kernelOf("Identity", backendName),
     cast: kernelOf("Cast", backendName),
+    gather: kernelOf("GatherV2", backendName),
   };
   const matMul = heapMatMul(() => kernels.gemm, pool ? pool.run : undefined);
   replace(batchMatMulKernel(matMul, backendName, original.matMul));
   replace(fusedMatMulKernel(matMul, backendName, original));
   replace(identityKernel(backendName, original.identity));
   replace(castKernel(backendName, original.cast));
+  replace(gatherKernel(backendName, original.gather));
   const memory = module.asm.memory;
   const ew = memory ? elementwiseKernels(memory) : null;
   if (ew) {
