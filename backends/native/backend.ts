@@ -53,13 +53,14 @@ export interface ProductRouting {
    * to 256 keys, head dim 64: 0.5-2 MFLOP) run several times faster per core in BLAS than in
    * our 128-bit WebAssembly kernel on an AVX-512 CPU, but splitting each across BLAS's threads
    * costs a hand-off per product, thousands per step, which measured slower than one thread.
-   * Larger products (attention's key and value gradients) use every BLAS thread. Default 1e7.
+   * Larger products (attention's key and value gradients of a group of heads, 8 MFLOP in a
+   * training step) use every BLAS thread. Default 4e6.
    */
   readonly serialBelow: number;
 }
 
 /** The default {@link ProductRouting}. */
-export const PRODUCT_ROUTING: ProductRouting = { simdBelow: 1e5, serialBelow: 1e7 };
+export const PRODUCT_ROUTING: ProductRouting = { simdBelow: 1e5, serialBelow: 4e6 };
 
 let routing: ProductRouting = PRODUCT_ROUTING;
 
