@@ -24,3 +24,4 @@ export * from "./phase_plan.ts";
 export * from "./table.ts";
 export * from "./report.ts";
 export * from "./sweep.ts";
+export * from "./collect.ts";

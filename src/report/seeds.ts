@@ -116,3 +116,90 @@ export function seedSection(runs: readonly RunResult[]): string[] {
     "",
   ];
 }
+
+/** A mean ± std as `[mean, std]` (null for no values), as the results files hold it. */
+type Pair = readonly [number, number] | null;
+
+const pair = (m: MeanStd): Pair => (m.n === 0 ? null : [m.mean, m.std]);
+const bounds = (i: PercentInterval | undefined) => (i ? [i.lo, i.hi] as const : null);
+
+/** One row of {@link seedSummary}: a setting over its seeds, and each seed's own figures. */
+export interface SeedSummaryRow {
+  /** The row's label (its composition). */
+  readonly method: string;
+  /** Harmful ratio p. */
+  readonly p: number;
+  /** User samples n. */
+  readonly n: number;
+  /** Lisa's proximal strength (0 for other methods). */
+  readonly rho: number;
+  /** `K1:K2` (`0:0` without Bi-State Optimization). */
+  readonly "K1:K2": string;
+  /** The seeds, ascending. */
+  readonly seeds: readonly number[];
+  /** HS `[mean, std]` over seeds. */
+  readonly HS: Pair;
+  /** 95% Wilson interval of HS over every seed's answers pooled. */
+  readonly HS_pooled_ci95: readonly [number, number] | null;
+  /** FA `[mean, std]` over seeds. */
+  readonly FA: Pair;
+  /** 95% Wilson interval of FA over every seed's answers pooled. */
+  readonly FA_pooled_ci95: readonly [number, number] | null;
+  /** HS+ `[mean, std]`. */
+  readonly HSPlus: Pair;
+  /** Incoherent answers (percent) `[mean, std]`. */
+  readonly incoherence: Pair;
+  /** Refusals (percent) `[mean, std]`. */
+  readonly refusal: Pair;
+  /** Alignment-stage seconds behind each seed's model `[mean, std]`. */
+  readonly alignSeconds: Pair;
+  /** Fine-tuning (plus repair) seconds `[mean, std]`. */
+  readonly trainSeconds: Pair;
+  /** Each seed's figures with its own 95% intervals. */
+  readonly perSeed: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+/**
+ * The machine-readable methods table: {@link seedRows} with every seed's figures and
+ * intervals beside the mean ± std, as `docs/results/*.json` hold it.
+ */
+export function seedSummary(runs: readonly RunResult[]): SeedSummaryRow[] {
+  const rows = seedRows(runs);
+  return groupRuns(runs).map((g, i) => {
+    const r = rows[i]!;
+    const perSeed: Record<string, Record<string, unknown>> = {};
+    for (const run of [...g].sort((a, b) => a.seed - b.seed)) {
+      perSeed[String(run.seed)] = {
+        HS: run.HS,
+        FA: run.FA,
+        HSPlus: run.HSPlus ?? null,
+        HS_ci95: bounds(run.intervals?.HS),
+        FA_ci95: bounds(run.intervals?.FA),
+        incoherence: run.incoherenceRate ?? null,
+        refusal: run.refusalRate ?? null,
+        alignSeconds: run.alignSeconds ?? null,
+        trainSeconds: run.trainSeconds ?? null,
+      };
+    }
+    return {
+      method: r.method,
+      p: r.p,
+      n: r.n,
+      rho: r.rho,
+      "K1:K2": `${r.K1}:${r.K2}`,
+      seeds: r.seeds,
+      HS: pair(r.HS),
+      HS_pooled_ci95: bounds(r.HSPooled),
+      FA: pair(r.FA),
+      FA_pooled_ci95: bounds(r.FAPooled),
+      HSPlus: pair(r.HSPlus),
+      incoherence: pair(r.incoherence),
+      refusal: pair(
+        meanStd(g.flatMap((x) => (x.refusalRate === undefined ? [] : [x.refusalRate]))),
+      ),
+      alignSeconds: pair(r.alignSeconds),
+      trainSeconds: pair(r.trainSeconds),
+      perSeed,
+    };
+  });
+}
