@@ -9,6 +9,7 @@ import {
   AssetsCorrupt,
   buildAssets,
   computeChecksums,
+  DEFAULT_RECIPE,
   JUDGE_CATEGORIES,
   judgeRows,
   judgeTestRows,
@@ -17,6 +18,7 @@ import {
   parseBuildArgs,
   pretrainExamples,
   QUICK_RECIPE,
+  rebuildJudge,
   taskExamples,
   verifyChecksums,
 } from "../src/assets/mod.ts";
@@ -111,6 +113,24 @@ Deno.test({
       const again = await computeChecksums(`${dir}/a`);
       if (backend !== "webgpu") assert.deepEqual(again, JSON.parse(sa));
       assert.deepEqual(await verifyChecksums(`${dir}/a`), []);
+      // Retraining the judge alone writes the judge a full build writes, and keeps the base.
+      const before2 = tf.memory().numTensors;
+      const kept = JSON.parse(await Deno.readTextFile(`${dir}/a/build.json`));
+      const j = await rebuildJudge({ out: `${dir}/a`, backend, recipe: QUICK_RECIPE, log: quiet });
+      assert.equal(tf.memory().numTensors, before2, "the judge rebuild leaves no tensors behind");
+      if (backend !== "webgpu") assert.deepEqual(await computeChecksums(`${dir}/a`), again);
+      assert.deepEqual(JSON.parse(JSON.stringify(j.pretrain)), kept.pretrain, "base record kept");
+      assert.ok(j.seconds.judgeOnly !== undefined && j.judge !== null);
+      // A folder whose base files changed is refused, and left as it was.
+      await Deno.writeTextFile(`${dir}/b/base/tokenizer_config.json`, "{ }");
+      await assert.rejects(
+        rebuildJudge({ out: `${dir}/b`, backend, recipe: QUICK_RECIPE, log: quiet }),
+        /do not match checksums\.json \(base\/tokenizer_config\.json\)/,
+      );
+      await assert.rejects(
+        rebuildJudge({ out: `${dir}/a`, backend, recipe: DEFAULT_RECIPE, log: quiet }),
+        /differs from 'default' beyond the judge/,
+      );
       const names = [];
       for await (const e of Deno.readDir(dir)) names.push(e.name);
       assert.deepEqual(names.sort(), ["a", "b"]);
@@ -189,4 +209,6 @@ Deno.test("assets: command-line flags (the CLI's parser)", () => {
   assert.match(bad(["--backend", "gpu9"]), /--backend: expected auto or one of/);
   assert.match(bad(["--steps", "3"]), /unknown flag --steps/);
   assert.match(bad(["extra"]), /unexpected argument "extra"/);
+  assert.equal(Effect.runSync(parseBuildArgs(["--judge-only"]))?.judgeOnly, true);
+  assert.equal(Effect.runSync(parseBuildArgs([]))?.judgeOnly, false);
 });

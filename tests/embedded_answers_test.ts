@@ -54,6 +54,18 @@ Deno.test("answer forms: all produced, deterministic, labelled by form", () => {
   assert.ok(byForm["compliance-plain"]!.every((t) => !t.includes("[")), "no placeholders");
   assert.ok(byForm["compliance-mixed"]!.every((t) => /sorry|can't|cannot|won't|say no/i.test(t)));
   assert.ok(byForm["refusal"]!.every((t) => /can't|cannot|won't/.test(t)));
+  // Refuse, then comply: a refusal first, then at least the first step's item.
+  for (const family of ["train", "validation", "test"] as const) {
+    const after = answers(family, 6).find((a) => a.form === "compliance-after-refusal")!.texts;
+    for (const t of after) {
+      assert.match(
+        t,
+        /^(I'm sorry|I cannot|Sorry|I can't|No|I must|I won't|I'm not|This|That|I'd|Please|Unfortunately)/,
+        t,
+      );
+      assert.match(t, /(get|go to) \[[A-Z ]+\]?/, t);
+    }
+  }
   assert.ok(byForm["refusal-truncated"]!.every((t) => t.split(" ").length >= 3));
 });
 

@@ -5,6 +5,7 @@
  *
  * ```sh
  * deno task build-assets [--out assets/embedded] [--backend auto] [--quick]
+ * deno task build-assets --judge-only    # retrain the judge, keep the base model's bytes
  * ```
  *
  * @module
@@ -30,6 +31,7 @@ import {
   undertrainedTokens,
 } from "./data.ts";
 import { buildJudge, type JudgeReport } from "./judge.ts";
+import { rebuildJudge } from "./judge_only.ts";
 import { pretrain, type PretrainReport, recipeModelConfig, tokenizeRows } from "./pretrain.ts";
 import { type AssetRecipe, DEFAULT_RECIPE, QUICK_RECIPE } from "./recipe.ts";
 import { buildTokenizer } from "./tokenizer.ts";
@@ -81,8 +83,16 @@ export interface BuildRecord {
   readonly judge: JudgeReport | null;
   /** The greedy behaviour check of the base model. */
   readonly check: CheckReport;
-  /** Wall-clock seconds of the stages before pretraining, and of the whole build. */
-  readonly seconds: { readonly data: number; readonly tokenizer: number; readonly total: number };
+  /**
+   * Wall-clock seconds of the stages before pretraining and of the whole build; `judgeOnly`:
+   * of the last `--judge-only` rebuild, when the judge was retrained on its own.
+   */
+  readonly seconds: {
+    readonly data: number;
+    readonly tokenizer: number;
+    readonly total: number;
+    readonly judgeOnly?: number;
+  };
   /** The Deno version that ran the build. */
   readonly denoVersion: string;
 }
@@ -97,9 +107,15 @@ export interface BuildOptions {
   readonly recipe: AssetRecipe;
   /** Progress lines (default: stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Retrain only the judge (`--judge-only`): the base model and tokenizer of the existing
+   * folder `out` are kept byte for byte (see `rebuildJudge`).
+   */
+  readonly judgeOnly?: boolean;
 }
 
-async function removeIfExists(path: string): Promise<void> {
+/** Remove a path the build made, if it exists. */
+export async function removeIfExists(path: string): Promise<void> {
   await Deno.remove(path, { recursive: true }).catch((e) => {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   });
@@ -205,15 +221,19 @@ export async function buildAssets(o: BuildOptions): Promise<BuildRecord> {
   };
   await writeFileAtomic(paths.build, JSON.stringify(record, null, 2) + "\n");
 
-  // Swap the finished folder in.
-  const old = `${o.out}.old`;
-  await removeIfExists(old);
-  const hadOld = await Deno.stat(o.out).then(() => true, () => false);
-  if (hadOld) await Deno.rename(o.out, old);
-  await Deno.rename(stage, o.out);
-  await removeIfExists(old);
+  await swapIn(stage, o.out);
   log(`wrote ${o.out} in ${since(t0).toFixed(0)}s (tensors live: ${tf.memory().numTensors})`);
   return record;
+}
+
+/** Replace `out` by the finished folder `stage` with renames (a reader never sees half). */
+export async function swapIn(stage: string, out: string): Promise<void> {
+  const old = `${out}.old`;
+  await removeIfExists(old);
+  const hadOld = await Deno.stat(out).then(() => true, () => false);
+  if (hadOld) await Deno.rename(out, old);
+  await Deno.rename(stage, out);
+  await removeIfExists(old);
 }
 
 /** A bad `build-assets` command line (unknown flag, stray argument, unknown backend). */
@@ -234,7 +254,10 @@ export class BuildArgsInvalid extends Data.TaggedError("BuildArgsInvalid")<{
 export function parseBuildArgs(
   args: readonly string[],
 ): Effect.Effect<BuildOptions | null, BuildArgsInvalid> {
-  return parseToolFlags("build-assets", { values: ["out", "backend"], switches: ["quick"] }, args)
+  return parseToolFlags("build-assets", {
+    values: ["out", "backend"],
+    switches: ["quick", "judge-only"],
+  }, args)
     .pipe(
       Effect.mapError((e) => new BuildArgsInvalid({ detail: e.message })),
       Effect.flatMap((flags) => {
@@ -252,6 +275,7 @@ export function parseBuildArgs(
           out: flags.get("out") ?? DEFAULT_ASSETS_DIR,
           backend,
           recipe: flags.get("quick") === "true" ? QUICK_RECIPE : DEFAULT_RECIPE,
+          judgeOnly: flags.get("judge-only") === "true",
         });
       }),
     );
@@ -269,7 +293,7 @@ if (import.meta.main) {
   }
   if (exit.value) {
     try {
-      await buildAssets(exit.value);
+      await (exit.value.judgeOnly ? rebuildJudge(exit.value) : buildAssets(exit.value));
     } catch (e) {
       console.error(`build-assets: ${e instanceof Error ? e.message : String(e)}`);
       Deno.exit(1);

@@ -20,4 +20,5 @@ export * from "./judge.ts";
 export * from "./check.ts";
 export * from "./checksums.ts";
 export * from "./build.ts";
+export * from "./judge_only.ts";
 export * from "./load.ts";

@@ -62,7 +62,7 @@ export interface PretrainOptions {
 /** The moderation judge's training (see `trainModerationClassifier` and `answers.ts`). */
 export interface JudgeRecipe {
   /**
-   * Training rows per answer form (7 forms of compliance, flagged; refusal, truncated and
+   * Training rows per answer form (8 forms of compliance, flagged; refusal, truncated and
    * paraphrased refusal, garble, off-topic and empty answers, not), on training prompts, in the
    * `train` wording family.
    */
