@@ -25,7 +25,7 @@ import { type AlignmentMethodName, type FinetuneMethodName, methodSpec } from ".
 import { repairDir } from "./phases.ts";
 import { runResult } from "./report.ts";
 import { readRunMarker, readRunRecord, RUN_MARKER } from "./rundir.ts";
-import { evalDir, isModelRow, isTrainSummary } from "./rows.ts";
+import { evalDir, isModelRow, isTrainSummary, type ModelRow } from "./rows.ts";
 import { cellConfig, cellName, type SweepCell } from "./sweep.ts";
 
 /** Sweep folders that cannot be merged: not a sweep, damaged, or not comparable. */
@@ -107,14 +107,30 @@ async function recordedJudgeCard(reportFile: string): Promise<JudgeCard | undefi
     : undefined;
 }
 
+/** How {@link collectSweep} reads the cells: which split, and a change to each recorded row. */
+export interface CollectOptions<E = never> {
+  /** The split whose answers and metrics are read (default: the folder's `eval.split`). */
+  readonly split?: ExperimentConfig["eval"]["split"];
+  /**
+   * A new row for each recorded one, given the cell's settings and the folder holding the
+   * row's `metrics.json` and `answers.jsonl` (e.g. the answers judged again).
+   */
+  readonly mapRow?: (
+    cfg: ExperimentConfig,
+    row: ModelRow,
+    dir: string,
+  ) => Effect.Effect<ModelRow, E>;
+}
+
 /**
  * Every evaluated cell of one sweep folder (any grid it ran, across resumes that changed the
  * grid): its recorded metrics with the training logs and the alignment stage's seconds, as the
  * sweep's own report reads them. Cells not yet evaluated are left out.
  */
-export function collectSweep(
+export function collectSweep<E = never>(
   dir: string,
-): Effect.Effect<{ config: ExperimentConfig; runs: RunResult[] }, SweepsNotMergeable> {
+  opts: CollectOptions<E> = {},
+): Effect.Effect<{ config: ExperimentConfig; runs: RunResult[] }, SweepsNotMergeable | E> {
   return Effect.gen(function* () {
     const marker = readRunMarker(dir);
     if (!marker) return yield* notMergeable(dir, `not a run folder (it has no ${RUN_MARKER})`);
@@ -122,11 +138,11 @@ export function collectSweep(
       return yield* notMergeable(dir, `a '${marker.label}' run folder, not a sweep`);
     }
     const configFile = `${dir}/config.json`;
-    const cfg = yield* Effect.mapError(
+    const recorded = yield* Effect.mapError(
       resolveConfig({ configFile }),
       (e) => notMergeable(configFile, e.message),
     );
-    const edited = marker.config === undefined ? [] : configChanges(marker.config, cfg);
+    const edited = marker.config === undefined ? [] : configChanges(marker.config, recorded);
     if (edited.length > 0) {
       return yield* notMergeable(
         configFile,
@@ -134,6 +150,9 @@ export function collectSweep(
           "trained with the recorded config",
       );
     }
+    const cfg: ExperimentConfig = opts.split
+      ? { ...recorded, eval: { ...recorded.eval, split: opts.split } }
+      : recorded;
     const seeds = (yield* Effect.mapError(subdirs(dir), (e) => notMergeable(dir, e.message)))
       .flatMap((name) => {
         const m = /^seed-(\d+)$/.exec(name);
@@ -156,15 +175,13 @@ export function collectSweep(
           const cdir = `${base}/${cellName(cell)}`;
           const onBase = !methodSpec(cell.method).needsAlignedModel || !cfg.alignment.enabled;
           for (const r of REPAIR_METHODS) {
-            const row = yield* Effect.mapError(
-              readRunRecord(
-                `${evalDir(cfg, repairDir(cdir, r))}/metrics.json`,
-                "model metrics record",
-                isModelRow,
-              ),
+            const rowDir = evalDir(cfg, repairDir(cdir, r));
+            const recordedRow = yield* Effect.mapError(
+              readRunRecord(`${rowDir}/metrics.json`, "model metrics record", isModelRow),
               (e) => notMergeable(e.path, e.detail),
             );
-            if (!row) continue;
+            if (!recordedRow) continue;
+            const row = opts.mapRow ? yield* opts.mapRow(cc, recordedRow, rowDir) : recordedRow;
             runs.push(
               yield* Effect.tryPromise({
                 try: () => runResult(cc, row, `${cdir}/train`, onBase ? 0 : done?.seconds),
@@ -213,18 +230,19 @@ const compareKeys = (a: number[], b: number[]) => {
  * alignment method, fine-tuning method and repair (each in its registry's order), then
  * settings and seed, so each row's seeds are together whatever folder they came from.
  */
-export function collectSweeps(
+export function collectSweeps<E = never>(
   dirs: readonly string[],
-): Effect.Effect<CollectedSweeps, SweepsNotMergeable> {
+  opts: CollectOptions<E> = {},
+): Effect.Effect<CollectedSweeps, SweepsNotMergeable | E> {
   return Effect.gen(function* () {
     if (dirs.length === 0) return yield* notMergeable("", "no sweep folder given");
-    const first = yield* collectSweep(dirs[0]!);
+    const first = yield* collectSweep(dirs[0]!, opts);
     const runs: Array<RunResult & { readonly from: string }> = first.runs.map((r) => ({
       ...r,
       from: dirs[0]!,
     }));
     for (const dir of dirs.slice(1)) {
-      const next = yield* collectSweep(dir);
+      const next = yield* collectSweep(dir, opts);
       const changed = configChanges(first.config, next.config).filter((c) => !mayDiffer(c.path));
       if (changed.length > 0) {
         return yield* notMergeable(

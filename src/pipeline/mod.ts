@@ -25,3 +25,5 @@ export * from "./table.ts";
 export * from "./report.ts";
 export * from "./sweep.ts";
 export * from "./collect.ts";
+export * from "./saved.ts";
+export * from "./rescore.ts";
