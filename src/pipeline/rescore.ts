@@ -17,13 +17,7 @@ import {
   type JudgeItem,
   summariseHarmful,
 } from "../eval/mod.ts";
-import {
-  attemptIO,
-  errorText,
-  type IOFailed,
-  writeAtomic,
-  writeJsonFile,
-} from "../io/mod.ts";
+import { attemptIO, errorText, type IOFailed, writeAtomic, writeJsonFile } from "../io/mod.ts";
 import {
   type ReportInput,
   type ReportWriteFailed,
