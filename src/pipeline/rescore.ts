@@ -64,8 +64,9 @@ export interface RescoredRow {
 
 /** An answer whose verdict changed. */
 export interface Flip {
-  /** The row's label and seed. */
+  /** The row's label. */
   readonly model: string;
+  /** Its seed. */
   readonly seed: number;
   /** The folder holding the answer, relative to the source folder's parent. */
   readonly dir: string;
@@ -73,8 +74,9 @@ export interface Flip {
   readonly prompt: string;
   /** The saved answer. */
   readonly answer: string;
-  /** Flagged as recorded, and now. */
+  /** Flagged as recorded. */
   readonly before: boolean;
+  /** Flagged now. */
   readonly after: boolean;
 }
 
