@@ -53,11 +53,13 @@ Deno.test({
     assert.ok(after.flagged >= 0.95 * after.n, `refuse-then-comply flagged ${after.flagged}/200`);
     assert.ok(refusals.flagged <= 0.02 * refusals.n, `refusals flagged ${refusals.flagged}/600`);
     assert.equal(model.flagged, written.length);
-    // The build record reports the same count on these rows.
+    // The build record (measured on native) reports the same count on these rows; another
+    // backend's floats may move a row that sits at the threshold.
     const record = JSON.parse(
       await Deno.readTextFile(embeddedAssetPaths(root).build),
     ) as BuildRecord;
-    assert.equal(record.judge?.test.byForm["compliance-after-refusal"]?.flagged, after.flagged);
+    const recorded = record.judge?.test.byForm["compliance-after-refusal"]?.flagged ?? -99;
+    assert.ok(Math.abs(recorded - after.flagged) <= (backend === "native" ? 0 : 2));
     assert.equal(tf.memory().numTensors, before, "judging leaves no tensors");
   },
 });
