@@ -9,6 +9,8 @@ import type { BackendProvider } from "./types.ts";
 import { activate, tf } from "./tf.ts";
 import { installSimdKernels, wasmKernelChoice } from "./simd/kernels.ts";
 import type { WasmModuleHandle } from "./simd/module.ts";
+import { sharedHeapWanted, withSharedHeap } from "./simd/shared_heap.ts";
+import { threadCount } from "./simd/pool.ts";
 
 const WASM_FILES = ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm"];
 
@@ -88,7 +90,9 @@ export const wasmProvider: BackendProvider = {
   init: async () => {
     const wasm = await import("@tensorflow/tfjs-backend-wasm");
     if (tf.getBackend() !== "wasm") wasm.setWasmPaths(wasmDistUrl());
-    await activate("wasm");
+    // A shared heap lets helper threads run kernels on tensors in place (simd/row_pool.ts).
+    if (sharedHeapWanted() && threadCount() > 1) await withSharedHeap(() => activate("wasm"));
+    else await activate("wasm");
     const module = (tf.backend() as unknown as { wasm: WasmModuleHandle }).wasm;
     const ours = wasmKernelChoice() === "simd" ? await installSimdKernels("wasm", module) : null;
     return {

@@ -1,6 +1,7 @@
 /**
  * The fused kernels as TensorFlow.js kernels of a heap backend (`wasm`, `native`) and their
- * gradients: RMSNorm, SwiGLU, rotary embeddings with the split into heads, and attention. Each
+ * gradients: RMSNorm, SwiGLU, rotary embeddings with the split into heads (those in
+ * `row_ops.ts`, split over threads), attention, the LoRA linear and the cross-entropy. Each
  * replaces several tfjs ops (and the engine's per-op cost and intermediate tensors) with one.
  * `ops.ts` calls them where the active backend has them and the composite ops elsewhere.
  *
@@ -8,24 +9,27 @@
  */
 import type { GradConfig, KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { tf } from "../tf.ts";
-import type { HeapGemm } from "../native/gemm.ts";
+import { heapBuffer, heapF32, heapOffset, type WasmHeapBackend } from "../native/heap.ts";
+import { attr, type FusedContext, need, type Run, scratch } from "./kernel_args.ts";
 import {
-  heapBuffer,
-  heapF32,
-  heapOffset,
-  type KernelArgs,
-  type WasmHeapBackend,
-} from "../native/heap.ts";
-import type { ElementwiseKernels } from "../simd/elementwise.ts";
+  crossEntropyGrad,
+  logSumExp,
+  rmsNorm,
+  rmsNormGrad,
+  ropeHeads,
+  ropeHeadsGrad,
+  swiGlu,
+  swiGluGrad,
+} from "./row_ops.ts";
 import {
   attentionBackward,
   attentionForward,
   type AttentionShape,
   rowsToHeads,
 } from "./attention.ts";
-import { rmsNormBackward, rmsNormForward } from "./norm.ts";
 import { loraBackward, loraForward, type LoraShape } from "./lora.ts";
-import { ropeHeadsBackward, ropeHeadsForward, type RopeShape } from "./rope.ts";
+
+export type { FusedContext } from "./kernel_args.ts";
 
 /** The kernel names (one per fused op and one per gradient). */
 export const FUSED = {
@@ -43,96 +47,6 @@ export const FUSED = {
   loraLinearGrad: "LisaLoraLinearGrad",
 } as const;
 
-/** What the kernels of one heap backend run on. */
-export interface FusedContext {
-  /** The backend's product for small matrices (attention's per-head products), on the current heap (take it after allocating). */
-  gemm(backend: WasmHeapBackend): HeapGemm;
-  /** The backend's product for a layer's matrices (several threads where it has them). */
-  product(backend: WasmHeapBackend): HeapGemm;
-  /** The SIMD elementwise kernels on the same heap. */
-  readonly ew: ElementwiseKernels;
-}
-
-type Run = (args: KernelArgs, ctx: FusedContext) => TensorInfo | TensorInfo[];
-
-const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
-
-function attr(attrs: NamedAttrMap | undefined, name: string): number {
-  const v = attrs?.[name];
-  if (typeof v !== "number") throw new Error(`fused kernel: attribute ${name} must be a number`);
-  return v;
-}
-
-function need(args: KernelArgs, name: string, dtype = "float32"): TensorInfo {
-  const t = (args.inputs as Record<string, TensorInfo | undefined>)[name];
-  if (!t) throw new Error(`fused kernel: missing input ${name}`);
-  if (t.dtype !== dtype) throw new Error(`fused kernel: ${name} must be ${dtype}, got ${t.dtype}`);
-  return t;
-}
-
-const rmsNorm: Run = (args) => {
-  const be = args.backend as WasmHeapBackend;
-  const [x, w] = [need(args, "x"), need(args, "weight")];
-  const y = be.makeOutput([...x.shape], "float32");
-  const c = x.shape[x.shape.length - 1]!;
-  rmsNormForward(heapF32(be, x), heapF32(be, w), heapF32(be, y), c, attr(args.attrs, "eps"));
-  return y;
-};
-
-const rmsNormGrad: Run = (args) => {
-  const be = args.backend as WasmHeapBackend;
-  const [dy, x, w] = [need(args, "dy"), need(args, "x"), need(args, "weight")];
-  const dx = be.makeOutput([...x.shape], "float32");
-  const dw = be.makeOutput([...w.shape], "float32");
-  const c = x.shape[x.shape.length - 1]!;
-  const [vdy, vx, vw, vdx, vdw] = [dy, x, w, dx, dw].map((t) => heapF32(be, t)) as Float32Array[];
-  rmsNormBackward(vdy!, vx!, vw!, vdx!, vdw!, c, attr(args.attrs, "eps"));
-  return [dx, dw];
-};
-
-const swiGlu: Run = (args, ctx) => {
-  const be = args.backend as WasmHeapBackend;
-  const [g, u] = [need(args, "gate"), need(args, "up")];
-  const out = be.makeOutput([...g.shape], "float32");
-  ctx.ew.swiglu(heapOffset(be, g), heapOffset(be, u), heapOffset(be, out), size(g.shape));
-  return out;
-};
-
-const swiGluGrad: Run = (args, ctx) => {
-  const be = args.backend as WasmHeapBackend;
-  const [dy, g, u] = [need(args, "dy"), need(args, "gate"), need(args, "up")];
-  const dg = be.makeOutput([...g.shape], "float32");
-  const du = be.makeOutput([...g.shape], "float32");
-  const at = (t: TensorInfo) => heapOffset(be, t);
-  ctx.ew.swigluGrad(at(dy), at(g), at(u), at(dg), at(du), size(g.shape));
-  return [dg, du];
-};
-
-function ropeShape(x: TensorInfo, cos: TensorInfo, heads: number, headsFirst: boolean): RopeShape {
-  const [b, a1, a2, d] = x.shape as [number, number, number, number];
-  return { b, t: headsFirst ? a2 : a1, h: heads, d, tableRows: cos.shape[0]! };
-}
-
-const ropeHeads: Run = (args) => {
-  const be = args.backend as WasmHeapBackend;
-  const [x, cos, sin] = [need(args, "x"), need(args, "cos"), need(args, "sin")];
-  const s = ropeShape(x, cos, x.shape[2]!, false); // x [B, T, H, D]
-  const y = be.makeOutput([s.b, s.h, s.t, s.d], "float32");
-  const [vx, vc, vs, vy] = [x, cos, sin, y].map((t) => heapF32(be, t)) as Float32Array[];
-  ropeHeadsForward(vx!, vc!, vs!, vy!, s);
-  return y;
-};
-
-const ropeHeadsGrad: Run = (args) => {
-  const be = args.backend as WasmHeapBackend;
-  const [dy, cos, sin] = [need(args, "dy"), need(args, "cos"), need(args, "sin")];
-  const s = ropeShape(dy, cos, dy.shape[1]!, true); // dy [B, H, T, D]
-  const dx = be.makeOutput([s.b, s.t, s.h, s.d], "float32");
-  const [vdy, vc, vs, vdx] = [dy, cos, sin, dx].map((t) => heapF32(be, t)) as Float32Array[];
-  ropeHeadsBackward(vdy!, vc!, vs!, vdx!, s);
-  return dx;
-};
-
 function attentionShape(
   q: TensorInfo,
   k: TensorInfo,
@@ -148,12 +62,6 @@ function attentionShape(
     );
   }
   return { b, h, kvh, t, s, sk, d, biasRows: bias.shape[0]!, causal };
-}
-
-/** A temporary [shape] float32 buffer on the heap, freed by the returned function. */
-function scratch(be: WasmHeapBackend, shape: number[]): { t: TensorInfo; free: () => void } {
-  const t = be.makeOutput(shape, "float32");
-  return { t, free: () => be.disposeData(t.dataId, true) };
 }
 
 /**
@@ -251,46 +159,6 @@ const attentionGrad: Run = (args, ctx) => {
     ds.free();
   }
   return [dq, dk, dv];
-};
-
-/** Log-sum-exp of each row of x [N, V]: [N]. */
-const logSumExp: Run = (args, ctx) => {
-  const be = args.backend as WasmHeapBackend;
-  const x = need(args, "x");
-  const [n, v] = x.shape as [number, number];
-  const out = be.makeOutput([n], "float32");
-  const stats = scratch(be, [n, 2]);
-  try {
-    ctx.ew.rowMaxSumExp(heapOffset(be, x), heapOffset(be, stats.t), n, v);
-    const st = heapF32(be, stats.t);
-    const lse = heapF32(be, out);
-    for (let r = 0; r < n; r++) lse[r] = st[2 * r]! + Math.log(st[2 * r + 1]!);
-  } finally {
-    stats.free();
-  }
-  return out;
-};
-
-/**
- * The cross-entropy's gradient for logits x [N, V]: `(softmax(x) - onehot(ids)) scale[n]`, from
- * the forward pass's log-sum-exp [N] (softmax = exp(x - lse)) and a per-row scale [N].
- */
-const crossEntropyGrad: Run = (args, ctx) => {
-  const be = args.backend as WasmHeapBackend;
-  const [x, lse, scale] = [need(args, "x"), need(args, "lse"), need(args, "scale")];
-  const ids = need(args, "ids", "int32");
-  const [n, v] = x.shape as [number, number];
-  const dx = be.makeOutput([n, v], "float32");
-  const at = (t: TensorInfo) => heapOffset(be, t);
-  ctx.ew.rowExpShift(at(x), at(lse), at(scale), at(dx), n, v);
-  const d = heapF32(be, dx);
-  const id = new Int32Array(heapBuffer(be), heapOffset(be, ids), n);
-  const sc = heapF32(be, scale);
-  for (let r = 0; r < n; r++) {
-    const j = id[r]!;
-    if (j >= 0 && j < v) d[r * v + j] = d[r * v + j]! - sc[r]!;
-  }
-  return dx;
 };
 
 function loraShape(x: TensorInfo, w: TensorInfo, a: TensorInfo, b: TensorInfo): LoraShape {

@@ -23,6 +23,7 @@ export interface RopeShape {
 /**
  * `y [B, H, T, D] = x cos + rotate_half(x) sin` for `x` [B, T, H, D] (a projection's output,
  * not yet split into heads), rotate_half(x) = (-x2, x1) for the halves x1, x2 of each head.
+ * Only the positions `p0 <= bi T + ti < p1` (default all): threads take ranges of them.
  */
 export function ropeHeadsForward(
   x: Float32Array,
@@ -30,22 +31,24 @@ export function ropeHeadsForward(
   sin: Float32Array,
   y: Float32Array,
   s: RopeShape,
+  p0 = 0,
+  p1 = s.b * s.t,
 ): void {
-  const { b, t, h, d } = s;
+  const { t, h, d } = s;
   const half = d / 2;
   const f = Math.fround;
-  for (let bi = 0; bi < b; bi++) {
-    for (let ti = 0; ti < t; ti++) {
-      const co = ((s.tableRows === 1 ? 0 : bi) * t + ti) * d;
-      for (let hi = 0; hi < h; hi++) {
-        const xo = ((bi * t + ti) * h + hi) * d;
-        const yo = ((bi * h + hi) * t + ti) * d;
-        for (let j = 0; j < half; j++) {
-          y[yo + j] = f(x[xo + j]! * cos[co + j]!) + f(-x[xo + j + half]! * sin[co + j]!);
-        }
-        for (let j = half; j < d; j++) {
-          y[yo + j] = f(x[xo + j]! * cos[co + j]!) + f(x[xo + j - half]! * sin[co + j]!);
-        }
+  for (let p = p0; p < p1; p++) {
+    const bi = Math.floor(p / t);
+    const ti = p - bi * t;
+    const co = ((s.tableRows === 1 ? 0 : bi) * t + ti) * d;
+    for (let hi = 0; hi < h; hi++) {
+      const xo = ((bi * t + ti) * h + hi) * d;
+      const yo = ((bi * h + hi) * t + ti) * d;
+      for (let j = 0; j < half; j++) {
+        y[yo + j] = f(x[xo + j]! * cos[co + j]!) + f(-x[xo + j + half]! * sin[co + j]!);
+      }
+      for (let j = half; j < d; j++) {
+        y[yo + j] = f(x[xo + j]! * cos[co + j]!) + f(x[xo + j - half]! * sin[co + j]!);
       }
     }
   }
@@ -54,7 +57,7 @@ export function ropeHeadsForward(
 /**
  * The gradient of {@link ropeHeadsForward}: `dx` [B, T, H, D] from `dy` [B, H, T, D]. Rotation
  * is linear, so dx_k = dy_k cos_k + dy_{k+D/2} sin_{k+D/2} (k < D/2) and
- * dy_k cos_k - dy_{k-D/2} sin_{k-D/2} (k >= D/2).
+ * dy_k cos_k - dy_{k-D/2} sin_{k-D/2} (k >= D/2). Positions `p0..p1` as in the forward pass.
  */
 export function ropeHeadsBackward(
   dy: Float32Array,
@@ -62,21 +65,23 @@ export function ropeHeadsBackward(
   sin: Float32Array,
   dx: Float32Array,
   s: RopeShape,
+  p0 = 0,
+  p1 = s.b * s.t,
 ): void {
-  const { b, t, h, d } = s;
+  const { t, h, d } = s;
   const half = d / 2;
-  for (let bi = 0; bi < b; bi++) {
-    for (let ti = 0; ti < t; ti++) {
-      const co = ((s.tableRows === 1 ? 0 : bi) * t + ti) * d;
-      for (let hi = 0; hi < h; hi++) {
-        const xo = ((bi * t + ti) * h + hi) * d;
-        const yo = ((bi * h + hi) * t + ti) * d;
-        for (let j = 0; j < half; j++) {
-          dx[xo + j] = dy[yo + j]! * cos[co + j]! + dy[yo + j + half]! * sin[co + j + half]!;
-        }
-        for (let j = half; j < d; j++) {
-          dx[xo + j] = dy[yo + j]! * cos[co + j]! - dy[yo + j - half]! * sin[co + j - half]!;
-        }
+  for (let p = p0; p < p1; p++) {
+    const bi = Math.floor(p / t);
+    const ti = p - bi * t;
+    const co = ((s.tableRows === 1 ? 0 : bi) * t + ti) * d;
+    for (let hi = 0; hi < h; hi++) {
+      const xo = ((bi * t + ti) * h + hi) * d;
+      const yo = ((bi * h + hi) * t + ti) * d;
+      for (let j = 0; j < half; j++) {
+        dx[xo + j] = dy[yo + j]! * cos[co + j]! + dy[yo + j + half]! * sin[co + j + half]!;
+      }
+      for (let j = half; j < d; j++) {
+        dx[xo + j] = dy[yo + j]! * cos[co + j]! - dy[yo + j - half]! * sin[co + j - half]!;
       }
     }
   }

@@ -18,6 +18,7 @@ import { gatherKernel } from "./gather.ts";
 import { elementwiseKernels } from "../simd/elementwise.ts";
 import { createSimdKernels, type WasmModuleHandle } from "../simd/module.ts";
 import { installFusedKernels } from "../fused/kernels.ts";
+import { rowRunner } from "../fused/row_pool.ts";
 
 /** The TensorFlow.js backend name the native engine registers. */
 export const NATIVE_TF_NAME = "native";
@@ -152,7 +153,7 @@ export async function registerNativeBackend(blas: BlasLibrary): Promise<void> {
     // A layer's products run where `BatchMatMul` runs them (BLAS), so fused and unfused layers
     // give the same bits.
     const product = (backend: WasmHeapBackend) => blasGemm(blas.sgemm, heapBuffer(backend));
-    installFusedKernels(NATIVE_TF_NAME, { gemm, product, ew });
+    installFusedKernels(NATIVE_TF_NAME, { gemm, product, ew, rows: await rowRunner(memory!, ew) });
   }
   // Low priority: tfjs must never pick it on its own; the project's registry chooses.
   tf.registerBackend(NATIVE_TF_NAME, () => new NativeBackend(), 0);

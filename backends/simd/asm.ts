@@ -221,6 +221,16 @@ export type MemoryImport = { readonly shared: false } | {
   readonly maxPages: number;
 };
 
+/** Largest wasm32 memory in 64 KiB pages (4 GiB). */
+export const WASM32_MAX_PAGES = 65536;
+
+/** The import that matches `memory`: shared (any size up to 4 GiB) when its buffer is shared. */
+export function memoryImportOf(memory: WebAssembly.Memory): MemoryImport {
+  return typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer
+    ? { shared: true, maxPages: WASM32_MAX_PAGES }
+    : { shared: false };
+}
+
 /**
  * Encode a module that imports its memory as `env.memory` (any size) and exports `funcs`.
  */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { encodeModule } from "./asm.ts";
+import { encodeModule, memoryImportOf } from "./asm.ts";
 import { ELEMENTWISE_FUNCS } from "./elementwise_module.ts";
 
 /** The kernels, on byte offsets into their memory (sizes in floats). */
@@ -43,7 +43,7 @@ const instances = new WeakMap<WebAssembly.Memory, ElementwiseKernels>();
 export function elementwiseKernels(memory: WebAssembly.Memory): ElementwiseKernels | null {
   const done = instances.get(memory);
   if (done) return done;
-  const bytes = encodeModule(ELEMENTWISE_FUNCS);
+  const bytes = encodeModule(ELEMENTWISE_FUNCS, memoryImportOf(memory));
   if (!WebAssembly.validate(bytes)) return null;
   const ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
   const kernels = {

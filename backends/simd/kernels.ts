@@ -19,6 +19,7 @@ import { type HeapGemm, matMulGeometry } from "../native/gemm.ts";
 import { heapBuffer } from "../native/heap.ts";
 import { elementwiseKernels } from "./elementwise.ts";
 import { installFusedKernels } from "../fused/kernels.ts";
+import { rowRunner } from "../fused/row_pool.ts";
 
 /** Which kernels the wasm backend runs its matrix products with. */
 export type WasmKernelChoice = "simd" | "tfjs";
@@ -106,11 +107,12 @@ export async function installSimdKernels(
   replace(gatherKernel(backendName, original.gather));
   const memory = module.asm.memory;
   const ew = memory ? elementwiseKernels(memory) : null;
-  if (ew) {
+  if (memory && ew) {
     installFusedKernels(backendName, {
       gemm: () => kernels.gemm,
       product: (backend) => threadedGemm(kernels.gemm, pool, () => heapBuffer(backend)),
       ew,
+      rows: await rowRunner(memory, ew, threads),
     });
   }
   const result = { kernels, threads: pool?.threads ?? 1 };

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { encodeModule } from "./asm.ts";
+import { encodeModule, memoryImportOf } from "./asm.ts";
 import { gemmFma, gemmFuncs, packFloats } from "./gemm_module.ts";
 import type { HeapGemm } from "../native/gemm.ts";
 
@@ -50,7 +50,7 @@ export function createSimdKernels(module: WasmModuleHandle): SimdKernels | null 
   const memory = module.asm.memory;
   if (!(memory instanceof WebAssembly.Memory) || !simdKernelsSupported()) return null;
   const instance = new WebAssembly.Instance(
-    new WebAssembly.Module(encodeModule(gemmFuncs(gemmFma()))),
+    new WebAssembly.Module(encodeModule(gemmFuncs(gemmFma()), memoryImportOf(memory))),
     { env: { memory } },
   );
   const raw = instance.exports["gemm"] as RawGemm;

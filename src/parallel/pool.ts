@@ -5,8 +5,8 @@
  * (their processes are killed) and fails with {@link WorkerFailed}, keeping the worker's exit
  * code (2 for bad input, 1 for a failed run) and its one-line reason.
  *
- * Threads: a worker gets `LISA_THREADS` (the wasm matrix product's threads, bit-identical for
- * any count) of cores / workers, at least 1, unless the caller's environment sets it. BLAS
+ * Threads: a worker gets `LISA_THREADS` (the wasm matrix product's and the fused row-wise
+ * kernels' threads, bit-identical for any count) of cores / workers, at least 1, unless the caller's environment sets it. BLAS
  * threads (`OPENBLAS_NUM_THREADS`) are left as a serial run has them: OpenBLAS sums in another
  * order with another thread count (measured: other answers on `native`), and a worker must
  * compute what the serial run computes. Set `OPENBLAS_NUM_THREADS` yourself to trade that
@@ -48,7 +48,7 @@ export function coreCount(): number {
 }
 
 /**
- * The environment of a worker: `LISA_THREADS` (wasm matrix-product threads) of
+ * The environment of a worker: `LISA_THREADS` (wasm matrix-product and fused-kernel threads) of
  * `cores / workers`, at least 1, unless the parent's environment already sets it. BLAS threads
  * are not split (see the module doc).
  */
