@@ -168,6 +168,8 @@ export interface TrainStep {
   readonly runStep: () => tf.Tensor;
   /** One step, waiting for its loss (every backend, webgpu included, has finished). */
   readonly stepAsync: () => Promise<void>;
+  /** The first micro-batch's loss and LoRA gradients, without an update (kept: dispose them). */
+  readonly gradients: () => tf.Tensor[];
   /** Free the model, adapter, optimizer and batches. */
   readonly dispose: () => void;
 }
@@ -229,9 +231,19 @@ export function buildTrainStep(s: StepShape): TrainStep {
     await loss.data();
     loss.dispose();
   };
+  const gradients = (): tf.Tensor[] =>
+    tf.tidy(() => {
+      const mb = batches[0]!;
+      const { value, grads } = tf.variableGrads(
+        () => causalLmLoss(cfg, params, mb, { adapters: [adapter], training: true }),
+        vars,
+      );
+      return [value, ...vars.map((v) => grads[v.name]!)];
+    });
   return {
     runStep,
     stepAsync,
+    gradients,
     dispose: () => {
       opt.dispose();
       adapter.dispose();

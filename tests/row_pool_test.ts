@@ -2,12 +2,13 @@
  * The fused kernels' row-wise passes split over threads (`backends/fused/row_pool.ts`) on the
  * shared heap (`backends/simd/shared_heap.ts`): every kernel gives the same bits split or
  * whole (values and gradients through the ops, on shapes whose rows, elements and positions do
- * not divide evenly; and a three-thread runner on the raw kernels), no tensor is left behind;
+ * not divide evenly; attention's heads on `native`, with grouped keys, padding and keys past the
+ * bias; and a three-thread runner on the raw kernels), no tensor is left behind;
  * the binary patch, the chunk size and the chunk claiming on one thread.
  */
 import assert from "node:assert/strict";
 import type { TensorInfo } from "@tensorflow/tfjs-core";
-import { tf } from "../backends/mod.ts";
+import { fused, tf } from "../backends/mod.ts";
 import { encodeModule } from "../backends/simd/asm.ts";
 import { withSharedMemory } from "../backends/simd/shared_heap.ts";
 import { threadCount } from "../backends/simd/pool.ts";
@@ -36,6 +37,7 @@ import type { FusedContext, Run } from "../backends/fused/kernel_args.ts";
 import type { WasmHeapBackend } from "../backends/native/heap.ts";
 import { rmsNorm, ropeHeads, swiGlu } from "../src/model/layers.ts";
 import { crossEntropy } from "../src/model/loss.ts";
+import { attentionBias } from "../src/model/mask.ts";
 import { leakedTensors, seededValues as values, testBackends, useBackend } from "./_helpers.ts";
 
 const t = (shape: number[], seed: number, scale = 1) =>
@@ -162,6 +164,31 @@ for (const backend of backends) {
         splitEqualsWhole("ropeHeads", (x) => ropeHeads(x, cos, sin, 13, 10), [
           t([3, 129, 130], 9),
         ]);
+      });
+    });
+    assert.equal(leaked, 0, "no tensor left behind");
+  });
+}
+
+if (backends.includes("native")) {
+  Deno.test("row pool[native]: attention's heads split over threads give the same bits", async () => {
+    await useBackend("native");
+    const leaked = await leakedTensors(() => {
+      tf.tidy(() => {
+        // 15 heads (uneven chunks), grouped keys, a padded batch row, keys past the bias.
+        for (const [b, h, kvh, n, sk, d] of [[3, 5, 5, 128, 128, 32], [2, 6, 2, 96, 112, 48]]) {
+          const mask = tf.tensor2d(
+            Array.from({ length: b! * n! }, (_, i) => (i === n! - 1 ? 0 : 1)),
+            [b!, n!],
+            "int32",
+          );
+          const bias = attentionBias(n!, 0, mask); // [B, 1, T, T]
+          splitEqualsWhole(
+            `attention b ${b} h ${h} kvh ${kvh}`,
+            (q, k, v) => fused.attention(q, k, v, bias, 1 / Math.sqrt(d!), true),
+            [t([b!, h!, n!, d!], 21), t([b!, kvh!, sk!, d!], 22), t([b!, kvh!, sk!, d!], 23)],
+          );
+        }
       });
     });
     assert.equal(leaked, 0, "no tensor left behind");

@@ -72,8 +72,18 @@ export interface AttentionForwardAt {
 }
 
 /**
- * The forward pass. `zero(offset, floats)` clears floats of the heap (the probabilities past a
- * block's last visible key).
+ * The FLOPs (2 M N K) of the smallest and the largest of the per-block products (forward: Q K^T
+ * and P V; backward: dO V^T and dS K, the same sizes).
+ */
+export function blockProductFlops(sh: AttentionShape): { min: number; max: number } {
+  const flops = queryBlocks(sh).map(({ t0, t1, keys }) => 2 * (t1 - t0) * keys * sh.d);
+  return { min: Math.min(...flops), max: Math.max(...flops) };
+}
+
+/**
+ * The forward pass, for the heads `h0 <= bi H + hi < h1` (default all: threads take ranges of
+ * them; each head writes only its own rows). `zero(offset, floats)` clears floats of the heap
+ * (the probabilities past a block's last visible key).
  */
 export function attentionForward(
   gemm: HeapGemm,
@@ -82,26 +92,27 @@ export function attentionForward(
   sh: AttentionShape,
   scale: number,
   zero: (offset: number, floats: number) => void,
+  h0 = 0,
+  h1 = sh.b * sh.h,
 ): void {
-  const { b, h, kvh, t, s, sk, d } = sh;
+  const { h, kvh, t, s, sk, d } = sh;
   const rep = h / kvh;
   const blocks = queryBlocks(sh);
-  for (let bi = 0; bi < b; bi++) {
+  for (let head = h0; head < h1; head++) {
+    const bi = Math.floor(head / h);
+    const hi = head - bi * h;
     const bias = at.bias + 4 * (sh.biasRows === 1 ? 0 : bi) * t * s;
-    for (let hi = 0; hi < h; hi++) {
-      const kv = 4 * (bi * kvh + Math.floor(hi / rep)) * sk * d;
-      const head = bi * h + hi;
-      for (const { t0, t1, keys } of blocks) {
-        const rows = t1 - t0;
-        const p = at.p + 4 * (head * t + t0) * s;
-        // scores [rows, keys] = Q K^T, rows s apart in P
-        gemm(false, true, rows, keys, d, at.q + 4 * (head * t + t0) * d, d, at.k + kv, d, p, s);
-        ew.softmaxRows(p, bias + 4 * t0 * s, p, rows, keys, s, scale);
-        if (keys < s) { for (let r = 0; r < rows; r++) zero(p + 4 * (r * s + keys), s - keys); }
-        // O [rows, D] = P V, rows H D apart in the [B, T, H, D] output
-        const o = at.o + 4 * ((bi * t + t0) * h + hi) * d;
-        gemm(false, false, rows, d, keys, p, s, at.v + kv, d, o, h * d);
-      }
+    const kv = 4 * (bi * kvh + Math.floor(hi / rep)) * sk * d;
+    for (const { t0, t1, keys } of blocks) {
+      const rows = t1 - t0;
+      const p = at.p + 4 * (head * t + t0) * s;
+      // scores [rows, keys] = Q K^T, rows s apart in P
+      gemm(false, true, rows, keys, d, at.q + 4 * (head * t + t0) * d, d, at.k + kv, d, p, s);
+      ew.softmaxRows(p, bias + 4 * t0 * s, p, rows, keys, s, scale);
+      if (keys < s) { for (let r = 0; r < rows; r++) zero(p + 4 * (r * s + keys), s - keys); }
+      // O [rows, D] = P V, rows H D apart in the [B, T, H, D] output
+      const o = at.o + 4 * ((bi * t + t0) * h + hi) * d;
+      gemm(false, false, rows, d, keys, p, s, at.v + kv, d, o, h * d);
     }
   }
 }
@@ -121,7 +132,10 @@ export interface AttentionBackwardAt {
   readonly dv: number;
 }
 
-/** The backward pass (`zero` as in {@link attentionForward}). */
+/**
+ * The backward pass (`zero` as in {@link attentionForward}): {@link attentionBackwardHeads},
+ * then {@link attentionBackwardGroups}.
+ */
 export function attentionBackward(
   gemm: HeapGemm,
   ew: ElementwiseKernels,
@@ -130,26 +144,57 @@ export function attentionBackward(
   scale: number,
   zero: (offset: number, floats: number) => void,
 ): void {
-  const { b, h, kvh, t, s, sk, d } = sh;
+  attentionBackwardHeads(gemm, ew, at, sh, scale, zero);
+  attentionBackwardGroups(gemm, at, sh);
+}
+
+/**
+ * The backward pass's per-head part, for heads `h0 <= bi H + hi < h1` (default all): dP, dS
+ * (into `ds`) and dQ block by block. Each head writes only its own rows.
+ */
+export function attentionBackwardHeads(
+  gemm: HeapGemm,
+  ew: ElementwiseKernels,
+  at: AttentionBackwardAt,
+  sh: AttentionShape,
+  scale: number,
+  zero: (offset: number, floats: number) => void,
+  h0 = 0,
+  h1 = sh.b * sh.h,
+): void {
+  const { h, kvh, t, s, sk, d } = sh;
   const rep = h / kvh;
   const blocks = queryBlocks(sh);
-  for (let bi = 0; bi < b; bi++) {
-    for (let hi = 0; hi < h; hi++) {
-      const kv = 4 * (bi * kvh + Math.floor(hi / rep)) * sk * d;
-      const head = bi * h + hi;
-      for (const { t0, t1, keys } of blocks) {
-        const rows = t1 - t0;
-        const ds = at.ds + 4 * (head * t + t0) * s;
-        const q = 4 * (head * t + t0) * d;
-        // dP [rows, keys] = dO V^T
-        gemm(false, true, rows, keys, d, at.dO + q, d, at.v + kv, d, ds, s);
-        ew.softmaxGradRows(ds, at.p + 4 * (head * t + t0) * s, rows, keys, s, scale);
-        if (keys < s) { for (let r = 0; r < rows; r++) zero(ds + 4 * (r * s + keys), s - keys); }
-        // dQ [rows, D] = dS K
-        gemm(false, false, rows, d, keys, ds, s, at.k + kv, d, at.dq + q, d);
-      }
+  for (let head = h0; head < h1; head++) {
+    const bi = Math.floor(head / h);
+    const hi = head - bi * h;
+    const kv = 4 * (bi * kvh + Math.floor(hi / rep)) * sk * d;
+    for (const { t0, t1, keys } of blocks) {
+      const rows = t1 - t0;
+      const ds = at.ds + 4 * (head * t + t0) * s;
+      const q = 4 * (head * t + t0) * d;
+      // dP [rows, keys] = dO V^T
+      gemm(false, true, rows, keys, d, at.dO + q, d, at.v + kv, d, ds, s);
+      ew.softmaxGradRows(ds, at.p + 4 * (head * t + t0) * s, rows, keys, s, scale);
+      if (keys < s) { for (let r = 0; r < rows; r++) zero(ds + 4 * (r * s + keys), s - keys); }
+      // dQ [rows, D] = dS K
+      gemm(false, false, rows, d, keys, ds, s, at.k + kv, d, at.dq + q, d);
     }
-    // Per group of rep heads (consecutive rows of P, dS, Q and dO): one product each.
+  }
+}
+
+/**
+ * The backward pass's per-group part, after {@link attentionBackwardHeads}: per group of rep
+ * heads (consecutive rows of P, dS, Q and dO), dV and dK as one product each.
+ */
+export function attentionBackwardGroups(
+  gemm: HeapGemm,
+  at: AttentionBackwardAt,
+  sh: AttentionShape,
+): void {
+  const { b, h, kvh, t, s, sk, d } = sh;
+  const rep = h / kvh;
+  for (let bi = 0; bi < b; bi++) {
     for (let g = 0; g < kvh; g++) {
       const rows = 4 * (bi * h + g * rep) * t;
       const kv = 4 * (bi * kvh + g) * sk * d;

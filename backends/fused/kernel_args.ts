@@ -20,6 +20,20 @@ export interface FusedContext {
   readonly ew: ElementwiseKernels;
   /** The row-wise passes' threads (`row_pool.ts`). */
   readonly rows: RowRunner;
+  /** Attention's heads on the row pool's threads, where the backend allows it (`native`). */
+  readonly heads?: HeadProducts;
+}
+
+/**
+ * What splitting attention's heads over threads needs from a backend whose products are BLAS:
+ * every thread then runs its heads' block products in BLAS on one thread, which is what the
+ * one-thread path runs them in only for the sizes {@link covers} accepts.
+ */
+export interface HeadProducts {
+  /** Whether the products of `min` to `max` FLOPs (2 M N K) run in one-thread BLAS. */
+  covers(min: number, max: number): boolean;
+  /** Run `fn` with BLAS on one thread (its own threads would compete with ours). */
+  oneThread(fn: () => void): void;
 }
 
 /** A fused kernel's body. */

@@ -23,10 +23,13 @@ import {
 } from "./row_ops.ts";
 import {
   attentionBackward,
+  attentionBackwardGroups,
   attentionForward,
   type AttentionShape,
+  blockProductFlops,
   rowsToHeads,
 } from "./attention.ts";
+import { attentionShapeNumbers, ROW_KERNEL } from "./row_kernels.ts";
 import { loraBackward, loraForward, type LoraShape } from "./lora.ts";
 
 export type { FusedContext } from "./kernel_args.ts";
@@ -89,6 +92,17 @@ const zeroer = (be: WasmHeapBackend) => {
   };
 };
 
+/**
+ * Whether attention of shape `sh` runs its heads on the row pool's threads: the backend allows
+ * it, the pool would split it, and every block product is of a size the one-thread path runs in
+ * one-thread BLAS too (so the sums are the same).
+ */
+function headsThreaded(ctx: FusedContext, sh: AttentionShape): boolean {
+  if (!ctx.heads || sh.b * sh.h < 2 || !ctx.rows.splits(sh.b * sh.h * sh.t * sh.s)) return false;
+  const { min, max } = blockProductFlops(sh);
+  return ctx.heads.covers(min, max);
+}
+
 const attention: Run = (args, ctx) => {
   const be = args.backend as WasmHeapBackend;
   const [q, k, v, bias] = ["q", "k", "v", "bias"].map((n) => need(args, n)) as TensorInfo[];
@@ -97,6 +111,14 @@ const attention: Run = (args, ctx) => {
   const p = be.makeOutput([b, h, t, s], "float32");
   const o = be.makeOutput([b, t, h, d], "float32");
   const at = (x: TensorInfo) => heapOffset(be, x);
+  const scale = attr(args.attrs, "scale");
+  if (headsThreaded(ctx, sh)) {
+    const job = [ROW_KERNEL.attention, ...[q!, k!, v!, bias!, p, o].map(at)];
+    ctx.heads!.oneThread(() =>
+      ctx.rows.run([...job, ...attentionShapeNumbers(sh), scale], b * h, { perRow: t * s })
+    );
+    return [o, p];
+  }
   attentionForward(
     ctx.gemm(be),
     ctx.ew,
@@ -136,6 +158,27 @@ const attentionGrad: Run = (args, ctx) => {
       heapF32(be, dv).fill(0);
     }
     const at = (x: TensorInfo) => heapOffset(be, x);
+    if (headsThreaded(ctx, sh)) {
+      const job = [ROW_KERNEL.attentionGradHeads, ...[dO.t, q!, k!, v!, p!, ds.t, dq].map(at)];
+      const scale = attr(args.attrs, "scale");
+      ctx.heads!.oneThread(() =>
+        ctx.rows.run([...job, ...attentionShapeNumbers(sh), scale], b * h, { perRow: t * s })
+      );
+      const all = [dO.t, q!, k!, v!, p!, ds.t, dq, dk, dv].map(at);
+      const [aO, aq, ak, av, ap, ads, adq, adk, adv] = all as number[];
+      attentionBackwardGroups(ctx.gemm(be), {
+        dO: aO!,
+        q: aq!,
+        k: ak!,
+        v: av!,
+        p: ap!,
+        ds: ads!,
+        dq: adq!,
+        dk: adk!,
+        dv: adv!,
+      }, sh);
+      return [dq, dk, dv];
+    }
     attentionBackward(
       ctx.gemm(be),
       ctx.ew,

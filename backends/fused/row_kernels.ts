@@ -8,6 +8,8 @@
  * @module
  */
 import type { ElementwiseKernels } from "../simd/elementwise.ts";
+import type { HeapGemm } from "../native/gemm.ts";
+import { attentionBackwardHeads, attentionForward, type AttentionShape } from "./attention.ts";
 import { rmsNormForward, rmsNormInputGrad, rmsNormWeightGrad } from "./norm.ts";
 import { ropeHeadsBackward, ropeHeadsForward } from "./rope.ts";
 
@@ -34,10 +36,38 @@ export const ROW_KERNEL = {
   ropeHeads: 7,
   /** dy, cos, sin, dx, b, t, h, d, tableRows (positions): `ropeHeadsBackward`. */
   ropeHeadsGrad: 8,
+  /**
+   * q, k, v, bias, p, o, then the shape (b, h, kvh, t, s, sk, d, biasRows, causal), scale (heads
+   * b h): `attentionForward`, its products in one-thread BLAS.
+   */
+  attention: 9,
+  /** dO, q, k, v, p, ds, dq, then the shape and scale as above (heads): `attentionBackwardHeads`. */
+  attentionGradHeads: 10,
 } as const;
 
 /** Numbers a job may hold, its id included. */
-export const MAX_JOB_NUMBERS = 12;
+export const MAX_JOB_NUMBERS = 20;
+
+/** The attention shape from a job's numbers at `i` (b, h, kvh, t, s, sk, d, biasRows, causal). */
+function attentionShapeAt(a: (i: number) => number, i: number): AttentionShape {
+  const [b, h, kvh, t, s, sk, d, biasRows] = [0, 1, 2, 3, 4, 5, 6, 7].map((j) => a(i + j));
+  return {
+    b: b!,
+    h: h!,
+    kvh: kvh!,
+    t: t!,
+    s: s!,
+    sk: sk!,
+    d: d!,
+    biasRows: biasRows!,
+    causal: a(i + 8) !== 0,
+  };
+}
+
+/** The numbers of an attention shape, in the order {@link attentionShapeAt} reads them. */
+export function attentionShapeNumbers(sh: AttentionShape): number[] {
+  return [sh.b, sh.h, sh.kvh, sh.t, sh.s, sh.sk, sh.d, sh.biasRows, sh.causal ? 1 : 0];
+}
 
 /** One job: `[ROW_KERNEL id, ...arguments]`. */
 export type RowJob = readonly number[];
@@ -47,11 +77,26 @@ export type RowJobRunner = (job: ArrayLike<number>, r0: number, r1: number) => v
 
 /**
  * A function that runs jobs on `memory` (this thread's own instance of the elementwise kernels,
- * `ew`, on the same memory). Views are taken at each call: the memory may have grown.
+ * `ew`, on the same memory; `gemm()` its one-thread BLAS product on the memory, for attention,
+ * or null where it has none). Views are taken at each call: the memory may have grown.
  */
-export function rowJobRunner(memory: WebAssembly.Memory, ew: ElementwiseKernels): RowJobRunner {
+export function rowJobRunner(
+  memory: WebAssembly.Memory,
+  ew: ElementwiseKernels,
+  gemm: () => HeapGemm | null = () => null,
+): RowJobRunner {
   const f32 = (byteOffset: number, floats: number) =>
     new Float32Array(memory.buffer, byteOffset, floats);
+  let heap = new Float32Array(memory.buffer);
+  const zero = (offset: number, floats: number) => {
+    if (heap.length * 4 !== memory.buffer.byteLength) heap = new Float32Array(memory.buffer);
+    heap.fill(0, offset >> 2, (offset >> 2) + floats);
+  };
+  const product = () => {
+    const g = gemm();
+    if (!g) throw new Error("row kernels: attention needs a BLAS product on this thread");
+    return g;
+  };
   return (j, r0, r1) => {
     const a = (i: number) => j[i]!;
     const rows = r1 - r0;
@@ -94,6 +139,25 @@ export function rowJobRunner(memory: WebAssembly.Memory, ew: ElementwiseKernels)
         const table = s.tableRows * s.t * s.d;
         const run = a(0) === ROW_KERNEL.ropeHeads ? ropeHeadsForward : ropeHeadsBackward;
         return run(f32(a(1), n), f32(a(2), table), f32(a(3), table), f32(a(4), n), s, r0, r1);
+      }
+      case ROW_KERNEL.attention: {
+        const at = { q: a(1), k: a(2), v: a(3), bias: a(4), p: a(5), o: a(6) };
+        const sh = attentionShapeAt(a, 7);
+        return attentionForward(product(), ew, at, sh, a(16), zero, r0, r1);
+      }
+      case ROW_KERNEL.attentionGradHeads: {
+        const [dO, q, k, v, p, ds, dq] = [1, 2, 3, 4, 5, 6, 7].map(a) as number[];
+        const at = { dO: dO!, q: q!, k: k!, v: v!, p: p!, ds: ds!, dq: dq!, dk: 0, dv: 0 };
+        return attentionBackwardHeads(
+          product(),
+          ew,
+          at,
+          attentionShapeAt(a, 8),
+          a(17),
+          zero,
+          r0,
+          r1,
+        );
       }
       default:
         throw new Error(`row kernels: no kernel ${a(0)}`);

@@ -5,8 +5,9 @@
  * Int32 slots: {@link SEQ} the job's sequence number (helpers sleep on it), {@link CLAIM} the
  * claim word (the job's tag in the high bits, the next chunk in the low {@link CHUNK_BITS}),
  * {@link DONE} rows finished, {@link FAILED} set by a thread whose chunk threw, {@link CHUNKS}
- * the job's chunk count. Float64 slots from byte {@link PARAMS_AT}: rows, rows per chunk, then
- * the job's numbers.
+ * the job's chunk count, {@link BLAS_PATH_BYTES} the length of the BLAS path. Float64 slots from
+ * byte {@link PARAMS_AT}: rows, rows per chunk, then the job's numbers; from
+ * {@link BLAS_PATH_AT} the BLAS library's path.
  *
  * @module
  */
@@ -24,10 +25,16 @@ export const FAILED = 3;
 export const CHUNKS = 4;
 /** Bits of the claim word that count chunks (the rest is the job's tag). */
 export const CHUNK_BITS = 20;
+/** Int32 slot: bytes of the BLAS library's path (0: none yet). */
+export const BLAS_PATH_BYTES = 5;
 /** Byte offset of the float64 parameters. */
 export const PARAMS_AT = 32;
+/** Byte offset of the BLAS library's path (UTF-8), which helpers open for attention's products. */
+export const BLAS_PATH_AT = PARAMS_AT + 8 * (2 + MAX_JOB_NUMBERS);
+/** Room for the path. */
+export const MAX_BLAS_PATH_BYTES = 4096;
 /** Bytes of the control block. */
-export const CONTROL_BYTES = PARAMS_AT + 8 * (2 + MAX_JOB_NUMBERS);
+export const CONTROL_BYTES = BLAS_PATH_AT + MAX_BLAS_PATH_BYTES;
 
 /** The claim word's tag for sequence number `seq` (11 bits: the word stays a positive int32). */
 export const tagOf = (seq: number): number => seq & 0x7ff;

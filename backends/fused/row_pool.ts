@@ -20,7 +20,11 @@ import type { ElementwiseKernels } from "../simd/elementwise.ts";
 import { memoryImportOf } from "../simd/asm.ts";
 import { threadCount } from "../simd/pool.ts";
 import { MAX_JOB_NUMBERS, type RowJob, type RowJobRunner, rowJobRunner } from "./row_kernels.ts";
+import { blasGemm } from "../native/gemm.ts";
+import type { Sgemm } from "../native/blas.ts";
 import {
+  BLAS_PATH_AT,
+  BLAS_PATH_BYTES,
   CHUNK_BITS,
   CHUNKS,
   CLAIM,
@@ -28,6 +32,7 @@ import {
   CONTROL_BYTES,
   DONE,
   FAILED,
+  MAX_BLAS_PATH_BYTES,
   PARAMS_AT,
   type RowWorkerInit,
   SEQ,
@@ -67,6 +72,13 @@ export interface RowRunner {
    * ({@link setRowParallel}), else on this thread in one range. Returns when all are done.
    */
   run(job: RowJob, rows: number, split?: RowSplit): void;
+  /** Whether {@link run} would split a job touching `elements` floats over several threads. */
+  splits(elements: number): boolean;
+  /**
+   * Give every thread the BLAS library at `path` (its `sgemm` here) for attention's jobs, each
+   * thread through its own handle, on one BLAS thread (the caller sets that around the job).
+   */
+  useBlas(path: string, sgemm: Sgemm): void;
   /** Stop the helper threads (only for a runner of one's own, {@link createRowRunner}). */
   close(): Promise<void>;
 }
@@ -97,10 +109,12 @@ function runHere(local: RowJobRunner, job: RowJob, rows: number, split?: RowSpli
 }
 
 /** A runner with no helpers: every job on the calling thread. */
-function serialRunner(local: RowJobRunner): RowRunner {
+function serialRunner(local: RowJobRunner, useBlas: RowRunner["useBlas"]): RowRunner {
   return {
     threads: 1,
     run: (job, rows, split) => runHere(local, job, rows, split),
+    splits: () => false,
+    useBlas,
     close: () => Promise.resolve(),
   };
 }
@@ -134,9 +148,21 @@ export async function createRowRunner(
   ew: ElementwiseKernels,
   threads: number,
 ): Promise<RowRunner> {
-  const local = rowJobRunner(memory, ew);
-  if (threads <= 1 || !memoryImportOf(memory).shared) return serialRunner(local);
+  let sgemm: Sgemm | null = null;
+  const local = rowJobRunner(
+    memory,
+    ew,
+    () => sgemm ? blasGemm(sgemm, memory.buffer as ArrayBuffer) : null,
+  );
   const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const useBlas = (path: string, mine: Sgemm) => {
+    sgemm = mine;
+    const bytes = new TextEncoder().encode(path);
+    if (bytes.length > MAX_BLAS_PATH_BYTES) throw new Error("row pool: BLAS path too long");
+    new Uint8Array(control, BLAS_PATH_AT, bytes.length).set(bytes);
+    Atomics.store(new Int32Array(control, 0, PARAMS_AT / 4), BLAS_PATH_BYTES, bytes.length);
+  };
+  if (threads <= 1 || !memoryImportOf(memory).shared) return serialRunner(local, useBlas);
   const ctl = new Int32Array(control, 0, PARAMS_AT / 4);
   const params = new Float64Array(control, PARAMS_AT, 2 + MAX_JOB_NUMBERS);
   let failure = "";
@@ -159,11 +185,13 @@ export async function createRowRunner(
     }));
   } catch {
     await Promise.all(workers.map((w) => w.terminate()));
-    return serialRunner(local); // no helper threads here: one thread is still correct
+    return serialRunner(local, useBlas); // no helper threads here: one thread is still correct
   }
   let seq = 0;
   return {
     threads,
+    splits: (elements) => parallel && elements >= PARALLEL_MIN_ELEMENTS,
+    useBlas,
     run(job, rows, split) {
       if (job.length > MAX_JOB_NUMBERS) throw new Error("row pool: job too long");
       const per = chunkRows(rows, threads, split?.align ?? 1);

@@ -1,20 +1,41 @@
 /**
  * A helper thread of the row pool (`row_pool.ts`): instantiates the elementwise kernels on the
  * shared heap, then sleeps in `Atomics.wait` until a job is posted and claims its chunks
- * (`row_layout.ts`) beside the main thread.
+ * (`row_layout.ts`) beside the main thread. Attention's jobs call BLAS (one thread) through its
+ * own handle on the library the main thread named.
  *
  * @module
  */
 import { parentPort } from "node:worker_threads";
 import { elementwiseKernels } from "../simd/elementwise.ts";
+import { blasGemm, type HeapGemm } from "../native/gemm.ts";
+import { openSgemmAt, type Sgemm } from "../native/blas.ts";
 import { MAX_JOB_NUMBERS, rowJobRunner } from "./row_kernels.ts";
-import { claimChunks, PARAMS_AT, type RowWorkerInit, SEQ } from "./row_layout.ts";
+import {
+  BLAS_PATH_AT,
+  BLAS_PATH_BYTES,
+  claimChunks,
+  PARAMS_AT,
+  type RowWorkerInit,
+  SEQ,
+} from "./row_layout.ts";
 
 parentPort!.once("message", (init: RowWorkerInit) => {
   const ew = elementwiseKernels(init.memory);
   if (!ew) throw new Error("row pool: no WebAssembly SIMD in this thread");
-  const run = rowJobRunner(init.memory, ew);
   const ctl = new Int32Array(init.control, 0, PARAMS_AT / 4);
+  // BLAS, opened on the first attention job after the main thread has named the library.
+  let sgemm: Sgemm | null = null;
+  const gemm = (): HeapGemm | null => {
+    if (!sgemm) {
+      const bytes = Atomics.load(ctl, BLAS_PATH_BYTES);
+      if (!bytes) return null;
+      const path = new Uint8Array(init.control, BLAS_PATH_AT, bytes).slice();
+      sgemm = openSgemmAt(new TextDecoder().decode(path));
+    }
+    return blasGemm(sgemm, init.memory.buffer as ArrayBuffer);
+  };
+  const run = rowJobRunner(init.memory, ew, gemm);
   const params = new Float64Array(init.control, PARAMS_AT, 2 + MAX_JOB_NUMBERS);
   let seen = 0;
   parentPort!.postMessage("ready");

@@ -19,6 +19,7 @@ import { elementwiseKernels } from "../simd/elementwise.ts";
 import { createSimdKernels, type WasmModuleHandle } from "../simd/module.ts";
 import { installFusedKernels } from "../fused/kernels.ts";
 import { rowRunner } from "../fused/row_pool.ts";
+import type { HeadProducts } from "../fused/kernel_args.ts";
 
 /** The TensorFlow.js backend name the native engine registers. */
 export const NATIVE_TF_NAME = "native";
@@ -153,7 +154,25 @@ export async function registerNativeBackend(blas: BlasLibrary): Promise<void> {
     // A layer's products run where `BatchMatMul` runs them (BLAS), so fused and unfused layers
     // give the same bits.
     const product = (backend: WasmHeapBackend) => blasGemm(blas.sgemm, heapBuffer(backend));
-    installFusedKernels(NATIVE_TF_NAME, { gemm, product, ew, rows: await rowRunner(memory!, ew) });
+    const rows = await rowRunner(memory!, ew);
+    rows.useBlas(blas.path, blas.sgemm);
+    // Attention's heads on the row pool's threads, each product in BLAS on one thread: the sums
+    // of the one-thread path where its routing puts every block product in one-thread BLAS.
+    const heads: HeadProducts = {
+      covers: (min, max) =>
+        (!simd || min >= routing.simdBelow) && (blas.threads <= 1 || max < routing.serialBelow),
+      oneThread: (fn) => {
+        const threads = blas.threads;
+        if (threads <= 1) return fn();
+        blas.setThreads(1);
+        try {
+          fn();
+        } finally {
+          blas.setThreads(threads);
+        }
+      },
+    };
+    installFusedKernels(NATIVE_TF_NAME, { gemm, product, ew, rows, heads });
   }
   // Low priority: tfjs must never pick it on its own; the project's registry chooses.
   tf.registerBackend(NATIVE_TF_NAME, () => new NativeBackend(), 0);

@@ -184,12 +184,29 @@ function openOne(name: string): BlasLibrary {
 let cached: BlasLookup | null = null;
 
 /**
+ * `OPENBLAS_THREAD_TIMEOUT` when the environment does not set it: OpenBLAS's idle threads spin
+ * for 2^n cycles after each product before they sleep; its default, 2^28 (about 0.1 s), keeps
+ * one spinning through most of a training step, on the core the fused kernels' helper threads
+ * (`../fused/row_pool.ts`) need. 2^20 (under 1 ms) still spins through back-to-back products.
+ * Measured on the 2-core build machine (the reference step, 4 alternated pairs each): with the
+ * helpers on, new / old wall 0.86 at 20 against 0.95-0.98 at the default; the step without
+ * helpers took the same time at 20 and at the default (2.26 s), 6% longer at 12 and 16.
+ * Scheduling only: OpenBLAS splits a product the same way whatever the timeout.
+ */
+export const OPENBLAS_THREAD_TIMEOUT = 20;
+
+/**
  * Open the first BLAS in {@link blasCandidates} that has `cblas_sgemm`. The result is cached
  * per process; pass `fresh` to look again (tests that change `LISA_BLAS_LIB`).
- * `LISA_BLAS_THREADS` sets OpenBLAS's thread count.
+ * `LISA_BLAS_THREADS` sets OpenBLAS's thread count; `OPENBLAS_THREAD_TIMEOUT` defaults to
+ * {@link OPENBLAS_THREAD_TIMEOUT}.
  */
 export function openBlas(fresh = false): BlasLookup {
   if (cached && !fresh) return cached;
+  // Read by OpenBLAS when it loads: set before the first dlopen (see the constant).
+  if (Deno.env.get("OPENBLAS_THREAD_TIMEOUT") === undefined) {
+    Deno.env.set("OPENBLAS_THREAD_TIMEOUT", String(OPENBLAS_THREAD_TIMEOUT));
+  }
   const tried = blasCandidates();
   const errors: string[] = [];
   for (const name of tried) {
@@ -211,6 +228,15 @@ export function openBlas(fresh = false): BlasLookup {
     errors.join("; ");
   cached = { ok: false, tried, reason };
   return cached;
+}
+
+/**
+ * `sgemm` of the library at `path` (one {@link openBlas} found), opened again without probing:
+ * for another thread, which cannot share this one's handle. The process has the library loaded
+ * already, so it is the same library with the same core and thread settings.
+ */
+export function openSgemmAt(path: string): Sgemm {
+  return wrap(path, Deno.dlopen(path, SYMBOLS).symbols, "").sgemm;
 }
 
 /** The raw address `byteOffset` bytes into `buffer` (a fresh pointer: buffers can move). */
