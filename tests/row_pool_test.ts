@@ -263,6 +263,21 @@ if (backends.includes("native")) {
           assert.equal(ua!.findIndex((v, j) => v !== ub![j]), -1, `${name} output ${i}`);
         });
       }
+      // A job that fails (no such kernel) fails the call on every thread it reached, and the
+      // runner still works afterwards (no thread left waiting).
+      const norm = (r: RowRunner) => {
+        const args = { inputs: { x: x!, weight: w! }, backend: be as never, attrs: { eps: 1e-5 } };
+        const y = rowOps.rmsNorm(args, ctx(r)) as TensorInfo;
+        const bits = new Uint32Array(be.readSync(y.dataId).slice().buffer);
+        be.disposeData(y.dataId, true);
+        return bits;
+      };
+      const want = norm(one);
+      for (let round = 0; round < 2; round++) {
+        assert.throws(() => three.run([999], 50000), /failed/);
+        const got = norm(three);
+        assert.equal(got.findIndex((v, j) => v !== want[j]), -1, "rmsNorm after a failure");
+      }
       tf.dispose([x!, w!, dy!, g!, ng!, ag!, rope!, cs!, sn!, lx!]);
     } finally {
       await three.close();

@@ -71,6 +71,26 @@ export interface AttentionForwardAt {
   readonly o: number;
 }
 
+/** One head of a call: its index `bi H + hi`, batch row, head and key/value byte offset. */
+interface Head {
+  readonly head: number;
+  readonly bi: number;
+  readonly hi: number;
+  readonly kv: number;
+}
+
+/** The heads `h0 <= bi H + hi < h1` (a key/value head serves its group of rep query heads). */
+export function headRange(sh: AttentionShape, h0: number, h1: number): Head[] {
+  const rep = sh.h / sh.kvh;
+  const out: Head[] = [];
+  for (let head = h0; head < h1; head++) {
+    const bi = Math.floor(head / sh.h);
+    const hi = head - bi * sh.h;
+    out.push({ head, bi, hi, kv: 4 * (bi * sh.kvh + Math.floor(hi / rep)) * sh.sk * sh.d });
+  }
+  return out;
+}
+
 /**
  * The FLOPs (2 M N K) of the smallest and the largest of the per-block products (forward: Q K^T
  * and P V; backward: dO V^T and dS K, the same sizes).
@@ -95,14 +115,10 @@ export function attentionForward(
   h0 = 0,
   h1 = sh.b * sh.h,
 ): void {
-  const { h, kvh, t, s, sk, d } = sh;
-  const rep = h / kvh;
+  const { h, t, s, d } = sh;
   const blocks = queryBlocks(sh);
-  for (let head = h0; head < h1; head++) {
-    const bi = Math.floor(head / h);
-    const hi = head - bi * h;
+  for (const { head, bi, hi, kv } of headRange(sh, h0, h1)) {
     const bias = at.bias + 4 * (sh.biasRows === 1 ? 0 : bi) * t * s;
-    const kv = 4 * (bi * kvh + Math.floor(hi / rep)) * sk * d;
     for (const { t0, t1, keys } of blocks) {
       const rows = t1 - t0;
       const p = at.p + 4 * (head * t + t0) * s;
@@ -162,13 +178,9 @@ export function attentionBackwardHeads(
   h0 = 0,
   h1 = sh.b * sh.h,
 ): void {
-  const { h, kvh, t, s, sk, d } = sh;
-  const rep = h / kvh;
+  const { t, s, d } = sh;
   const blocks = queryBlocks(sh);
-  for (let head = h0; head < h1; head++) {
-    const bi = Math.floor(head / h);
-    const hi = head - bi * h;
-    const kv = 4 * (bi * kvh + Math.floor(hi / rep)) * sk * d;
+  for (const { head, kv } of headRange(sh, h0, h1)) {
     for (const { t0, t1, keys } of blocks) {
       const rows = t1 - t0;
       const ds = at.ds + 4 * (head * t + t0) * s;

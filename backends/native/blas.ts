@@ -188,9 +188,12 @@ let cached: BlasLookup | null = null;
  * for 2^n cycles after each product before they sleep; its default, 2^28 (about 0.1 s), keeps
  * one spinning through most of a training step, on the core the fused kernels' helper threads
  * (`../fused/row_pool.ts`) need. 2^20 (under 1 ms) still spins through back-to-back products.
- * Measured on the 2-core build machine (the reference step, 4 alternated pairs each): with the
- * helpers on, new / old wall 0.86 at 20 against 0.95-0.98 at the default; the step without
- * helpers took the same time at 20 and at the default (2.26 s), 6% longer at 12 and 16.
+ * Measured on the 2-core build machine, shared with other work, in runs minutes apart
+ * (`bench/threads_bench.ts`, helpers on / off alternated): new / old wall 0.98 at the default
+ * (two runs of 8 pairs), 0.95 at 24, 0.87 at 22, 0.86 at 20, 0.85 at 18, 0.86 at 16 and 0.85 at
+ * 12 (4 pairs each); the step without helpers took about as long at 20 as at the default (2.21-2.31
+ * vs 2.26-2.28 s) and about 6% longer at 12 and 16 (2.37-2.44 s), where a sleeping BLAS thread
+ * has to be woken for more of the products.
  * Scheduling only: OpenBLAS splits a product the same way whatever the timeout.
  */
 export const OPENBLAS_THREAD_TIMEOUT = 20;
