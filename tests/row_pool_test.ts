@@ -13,7 +13,12 @@ import { encodeModule } from "../backends/simd/asm.ts";
 import { withSharedMemory } from "../backends/simd/shared_heap.ts";
 import { threadCount } from "../backends/simd/pool.ts";
 import { elementwiseKernels } from "../backends/simd/elementwise.ts";
-import { MAX_JOB_NUMBERS } from "../backends/fused/row_kernels.ts";
+import {
+  attentionShapeNumbers,
+  MAX_JOB_NUMBERS,
+  ROW_KERNEL,
+} from "../backends/fused/row_kernels.ts";
+import { openBlas } from "../backends/native/blas.ts";
 import {
   CHUNK_BITS,
   CHUNKS,
@@ -34,7 +39,7 @@ import {
 } from "../backends/fused/row_pool.ts";
 import * as rowOps from "../backends/fused/row_ops.ts";
 import type { FusedContext, Run } from "../backends/fused/kernel_args.ts";
-import type { WasmHeapBackend } from "../backends/native/heap.ts";
+import { heapOffset, type WasmHeapBackend } from "../backends/native/heap.ts";
 import { rmsNorm, ropeHeads, swiGlu } from "../src/model/layers.ts";
 import { crossEntropy } from "../src/model/loss.ts";
 import { attentionBias } from "../src/model/mask.ts";
@@ -192,6 +197,62 @@ if (backends.includes("native")) {
       });
     });
     assert.equal(leaked, 0, "no tensor left behind");
+  });
+}
+
+if (backends.includes("native")) {
+  Deno.test({
+    name: "row pool[native]: helpers that cannot open BLAS leave attention to the main thread" +
+      " (ignored where the heap is private)",
+    ignore: !(await nativeHeapShared()),
+  }, async () => {
+    await useBackend("native");
+    const be = tf.backend() as unknown as WasmHeapBackend & {
+      readSync(id: object): Float32Array;
+    };
+    const memory = (be as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm
+      .asm.memory;
+    const ew = elementwiseKernels(memory)!;
+    const lookup = openBlas();
+    assert.ok(lookup.ok, "native runs, so a BLAS opened");
+    const blas = lookup.library;
+    const broken = await createRowRunner(memory, ew, 3);
+    const one = await createRowRunner(memory, ew, 1);
+    broken.useBlas("no-such-blas-library.so", blas.sgemm); // the helpers fail to open it
+    one.useBlas(blas.path, blas.sgemm);
+    const before = tf.memory().numTensors;
+    const sh = { b: 2, h: 4, kvh: 2, t: 128, s: 128, sk: 128, d: 32, biasRows: 1, causal: true };
+    const [q, k, v, bias] = tf.tidy(() => [
+      t([2, 4, 128, 32], 31),
+      t([2, 2, 128, 32], 32),
+      t([2, 2, 128, 32], 33),
+      attentionBias(128, 0, undefined),
+    ]);
+    const threads = blas.threads;
+    blas.setThreads(1);
+    try {
+      const outs = [broken, one].map((r) => {
+        const p = be.makeOutput([2, 4, 128, 128], "float32");
+        const o = be.makeOutput([2, 128, 4, 32], "float32");
+        const at = [q!, k!, v!, bias!, p, o].map((x) => heapOffset(be, x));
+        r.run([ROW_KERNEL.attention, ...at, ...attentionShapeNumbers(sh), 0.17], 8, {
+          perRow: 1 << 14,
+        });
+        const bits = [p, o].map((x) => new Uint32Array(be.readSync(x.dataId).slice().buffer));
+        [p, o].forEach((x) => be.disposeData(x.dataId, true));
+        return bits;
+      });
+      outs[0]!.forEach((a, i) => {
+        assert.equal(a.findIndex((x, j) => x !== outs[1]![i]![j]), -1, `output ${i}`);
+      });
+      assert.ok(outs[1]![1]!.some((x) => x !== 0), "attention wrote its output");
+    } finally {
+      blas.setThreads(threads);
+      tf.dispose([q!, k!, v!, bias!]);
+      await broken.close();
+      await one.close();
+    }
+    assert.equal(tf.memory().numTensors, before, "no tensor left behind");
   });
 }
 

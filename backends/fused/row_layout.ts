@@ -50,13 +50,16 @@ export interface RowWorkerInit {
 /**
  * Claim and run chunks of job `seq` until none is left (or a later job has replaced it): each
  * claim is one compare-and-swap on the claim word, so a chunk runs exactly once, on whichever
- * thread gets there first; a thread that arrives late finds nothing and returns.
+ * thread gets there first; a thread that arrives late finds nothing and returns. A thread for
+ * which `can(job)` is false (a helper that could not open BLAS) claims nothing of that job and
+ * leaves it to the others.
  */
 export function claimChunks(
   ctl: Int32Array,
   params: Float64Array,
   seq: number,
   run: RowJobRunner,
+  can: (job: Float64Array) => boolean = () => true,
 ): void {
   const tag = tagOf(seq);
   const job = new Float64Array(MAX_JOB_NUMBERS);
@@ -69,6 +72,7 @@ export function claimChunks(
     const rows = params[0]!;
     const per = params[1]!;
     job.set(params.subarray(2, 2 + MAX_JOB_NUMBERS));
+    if (!can(job)) return;
     if (Atomics.compareExchange(ctl, CLAIM, word, word + 1) !== word) continue;
     const r0 = chunk * per;
     const r1 = Math.min(rows, r0 + per);
