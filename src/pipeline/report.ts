@@ -110,11 +110,23 @@ export async function experimentReport(
     notes: [
       `HS: % of held-out harmful prompts whose answer the judge flags ` +
       "(lower is better); FA: exact-match fine-tune accuracy (higher is better).",
-      `Seed ${cfg.seed}; K1:K2 = ${cfg.method.alignmentSteps}:${cfg.method.finetuneSteps}, ` +
-      `rho = ${cfg.method.rho}.`,
-      COMPOSITION_NOTE,
+      settingsNote(cfg, runs),
+      ...(rows.some((r) => r.method !== null) ? [COMPOSITION_NOTE] : []),
     ],
   };
+}
+
+/**
+ * The seed, and the Bi-State settings only where a reported row used them: K1:K2 when a row
+ * alternated states (BSO, Lisa), rho when a row had the proximal term. An evaluation of models
+ * that were not fine-tuned here names neither.
+ */
+export function settingsNote(cfg: ExperimentConfig, runs: readonly RunResult[]): string {
+  const bistate = runs.some((r) => r.K1 > 0 || r.K2 > 0);
+  const proximal = runs.some((r) => r.rho > 0);
+  return `Seed ${cfg.seed}` +
+    (bistate ? `; K1:K2 = ${cfg.method.alignmentSteps}:${cfg.method.finetuneSteps}` : "") +
+    (proximal ? `, rho = ${cfg.method.rho}` : "") + ".";
 }
 
 /** How a fine-tuned row is labelled by its alignment, fine-tuning and repair methods. */
