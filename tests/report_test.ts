@@ -191,4 +191,13 @@ Deno.test("dynamics: drift per state, Lisa's drift relative to BSO's, proximal/d
   const table = dynamicsTable(rows);
   const rel = ((0.125 + 0.005) / (0.5 + 0.005)).toFixed(3);
   assert.match(table, new RegExp(`\\| Lisa \\| 1 \\| 10:90 \\| .* \\| ${rel} \\|`));
+
+  assert.ok(!table.includes("| p |"), "one p: no p column");
+  const twoP = dynamicsTable([...rows, { ...rows[0]!, p: rows[0]!.p * 2 }]);
+  assert.match(twoP.split("\n")[0]!, /^\| method \| p \| rho \| K1:K2 \|/);
+  assert.match(
+    twoP,
+    new RegExp(`\\| Lisa \\| ${rows[0]!.p} \\| 1 \\| 10:90 \\| .* \\| ${rel} \\|`),
+  );
+  assert.match(twoP.split("\n")[1]!, /^\| --- \| --- \| --- \| --- \| ---: \|/);
 });

@@ -94,7 +94,8 @@ export function dynamicsRows(runs: readonly RunResult[]): DynamicsRow[] {
 
 /**
  * A markdown table of the dynamics, with each row's fine-tune drift (states from the gate on)
- * relative to the BSO row of the same K1:K2 and p (Lisa's excess-drift reduction).
+ * relative to the BSO row of the same K1:K2 and p (Lisa's excess-drift reduction). A `p` column
+ * follows the method when the rows span more than one harmful ratio.
  */
 export function dynamicsTable(rows: readonly DynamicsRow[]): string {
   const bso = (r: DynamicsRow) =>
@@ -103,8 +104,10 @@ export function dynamicsTable(rows: readonly DynamicsRow[]): string {
       b.K2 === r.K2 && b.p === r.p
     );
   const fmt = (m: MeanStd) => (m.n === 0 ? "–" : formatMeanStd(m, 3));
+  const byP = new Set(rows.map((r) => r.p)).size > 1;
   const head = [
     "method",
+    ...(byP ? ["p"] : []),
     "rho",
     "K1:K2",
     "fine-tune drift, before the gate",
@@ -121,6 +124,7 @@ export function dynamicsTable(rows: readonly DynamicsRow[]): string {
       : NaN;
     return [
       r.method,
+      ...(byP ? [String(r.p)] : []),
       String(r.rho),
       `${r.K1}:${r.K2}`,
       fmt(r.driftBeforeGate),
@@ -131,6 +135,7 @@ export function dynamicsTable(rows: readonly DynamicsRow[]): string {
       fmt(r.ratioMean),
     ];
   });
-  const align = head.map((_, i) => (i >= 3 ? "---:" : "---"));
+  const numeric = byP ? 4 : 3; // the columns before the figures: method, (p,) rho, K1:K2
+  const align = head.map((_, i) => (i >= numeric ? "---:" : "---"));
   return [head, align, ...body].map((r) => `| ${r.join(" | ")} |`).join("\n");
 }
