@@ -17,6 +17,7 @@ import {
   type BackendInfo,
   type BackendName,
   type BackendProvider,
+  isBackendName,
 } from "./types.ts";
 
 const providers = new Map<BackendName, BackendProvider>([
@@ -72,7 +73,7 @@ const errorText = (e: unknown): string => e instanceof Error ? e.message : Strin
 export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
   const report = await probeAll();
   if (choice !== "auto") {
-    if (!(BACKEND_NAMES as readonly string[]).includes(choice)) {
+    if (!isBackendName(choice)) {
       throw new BackendUnavailable({
         requested: choice,
         cause: `unknown backend; expected one of auto, ${BACKEND_NAMES.join(", ")}`,

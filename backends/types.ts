@@ -15,6 +15,16 @@ export type BackendName = typeof BACKEND_NAMES[number];
 /** What a user may ask for: a backend by name, or `auto`. */
 export type BackendChoice = BackendName | "auto";
 
+/** Whether `name` is one of {@link BACKEND_NAMES}. */
+export function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+/** Whether `choice` is a backend name or `auto`. */
+export function isBackendChoice(choice: string): choice is BackendChoice {
+  return choice === "auto" || isBackendName(choice);
+}
+
 /**
  * The order `auto` tries backends in, fastest first. `webgpu` counts here only on a hardware
  * adapter; a software adapter (lavapipe) is slower than the CPU backends and is used only

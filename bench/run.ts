@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { BACKEND_NAMES, type BackendName, probeAll } from "../backends/mod.ts";
+import { BACKEND_NAMES, type BackendName, isBackendName, probeAll } from "../backends/mod.ts";
 import { openBlas } from "../backends/native/blas.ts";
 import { benchFlags } from "./_flags.ts";
 import { type BenchReport, checkTargets, writeReport } from "./_report.ts";
@@ -67,12 +67,11 @@ function list(v: string | undefined): string[] | undefined {
 function backendList(v: string | undefined, fallback: BackendName[]): BackendName[] {
   const names = list(v);
   if (!names) return fallback;
-  for (const n of names) {
-    if (!(BACKEND_NAMES as readonly string[]).includes(n)) {
-      throw new Error(`bench: unknown backend '${n}'; expected ${BACKEND_NAMES.join(", ")}`);
-    }
+  const bad = names.find((n) => !isBackendName(n));
+  if (bad !== undefined) {
+    throw new Error(`bench: unknown backend '${bad}'; expected ${BACKEND_NAMES.join(", ")}`);
   }
-  return names as BackendName[];
+  return names.filter(isBackendName);
 }
 
 function num(v: string | undefined, fallback: number, what: string): number {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Effect } from "effect";
-import { tf } from "../backends/mod.ts";
+import { isBackendChoice, isBackendName, tf } from "../backends/mod.ts";
 import { resolveConfig } from "../src/config/mod.ts";
 import { wilsonInterval } from "../src/eval/mod.ts";
 import { rescore } from "../src/pipeline/rescore.ts";
@@ -49,6 +49,16 @@ Deno.test("rescore: the command line needs --out and --runs; --split is test or 
     Effect.runPromise(Effect.flip(parseRescoreArgs(args))).then((e) => e.message);
   assert.match(await err(["--out", "o"]), /--runs/);
   assert.match(await err(["--out", "o", "--runs", "a", "--split", "train"]), /expected test or/);
+  assert.match(await err(["--out", "o", "--runs", "a", "--backend", "gpu"]), /found 'gpu'/);
+  const wasm = await Effect.runPromise(
+    parseRescoreArgs(["--out", "o", "--runs", "a", "--backend=wasm"]),
+  );
+  assert.equal(wasm?.backend, "wasm");
+});
+
+Deno.test("backend names: a name or auto is a choice, anything else is not", () => {
+  assert.ok(isBackendChoice("auto") && isBackendChoice("wasm") && isBackendName("native"));
+  assert.ok(!isBackendName("auto") && !isBackendChoice("gpu") && !isBackendChoice(""));
 });
 
 Deno.test("rescore: a sweep and a run re-judged from their saved answers, originals untouched", async () => {

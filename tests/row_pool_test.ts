@@ -144,8 +144,7 @@ const backends = (await testBackends()).filter((b) => b === "wasm" || b === "nat
 for (const backend of backends) {
   Deno.test(`row pool[${backend}]: split rows give the same bits as one thread`, async () => {
     await useBackend(backend);
-    const memory = (tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } })
-      .wasm.asm.memory;
+    const { memory } = activeHeap();
     const runner = await rowRunner(memory, elementwiseKernels(memory)!);
     assert.equal(runner.threads, threadCount(), "the backend's runner has every thread");
     const leaked = await leakedTensors(() => {
@@ -207,11 +206,7 @@ if (backends.includes("native")) {
     ignore: !(await nativeHeapShared()),
   }, async () => {
     await useBackend("native");
-    const be = tf.backend() as unknown as WasmHeapBackend & {
-      readSync(id: object): Float32Array;
-    };
-    const memory = (be as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm
-      .asm.memory;
+    const { be, memory } = activeHeap();
     const ew = elementwiseKernels(memory)!;
     const lookup = openBlas();
     assert.ok(lookup.ok, "native runs, so a BLAS opened");
@@ -259,8 +254,19 @@ if (backends.includes("native")) {
 /** The heap is shared (helpers possible) unless LISA_THREADS=1 or LISA_SHARED_HEAP=0. */
 async function nativeHeapShared(): Promise<boolean> {
   await useBackend("native");
-  const be = tf.backend() as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } };
-  return be.wasm.asm.memory.buffer instanceof SharedArrayBuffer;
+  return activeHeap().memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** The active wasm-heap backend (with its reads) and the tfjs heap memory. */
+function activeHeap(): {
+  be: WasmHeapBackend & { readSync(id: object): Float32Array };
+  memory: WebAssembly.Memory;
+} {
+  const be = tf.backend() as unknown as WasmHeapBackend & {
+    readSync(id: object): Float32Array;
+    wasm: { asm: { memory: WebAssembly.Memory } };
+  };
+  return { be, memory: be.wasm.asm.memory };
 }
 
 if (backends.includes("native")) {
@@ -270,11 +276,7 @@ if (backends.includes("native")) {
     ignore: !(await nativeHeapShared()),
   }, async () => {
     await useBackend("native");
-    const be = tf.backend() as unknown as WasmHeapBackend & {
-      readSync(id: object): Float32Array;
-    };
-    const memory = (be as unknown as { wasm: { asm: { memory: WebAssembly.Memory } } }).wasm
-      .asm.memory;
+    const { be, memory } = activeHeap();
     const ew = elementwiseKernels(memory)!;
     const three = await createRowRunner(memory, ew, 3);
     const one = await createRowRunner(memory, ew, 1);

@@ -16,6 +16,7 @@ import {
   type BackendChoice,
   type BackendInfo,
   initBackend,
+  isBackendChoice,
   tf,
 } from "../../backends/mod.ts";
 import { writeFileAtomic } from "../io/mod.ts";
@@ -280,9 +281,6 @@ export function parseBuildArgs(
       }),
     );
 }
-
-const isBackendChoice = (b: string): b is BackendChoice =>
-  b === "auto" || (BACKEND_NAMES as readonly string[]).includes(b);
 
 if (import.meta.main) {
   const exit = await Effect.runPromiseExit(parseBuildArgs(Deno.args));

@@ -11,7 +11,12 @@
  * @module
  */
 import { Data, Effect } from "effect";
-import { BACKEND_NAMES, type BackendChoice, initBackend } from "../../backends/mod.ts";
+import {
+  BACKEND_NAMES,
+  type BackendChoice,
+  initBackendEffect,
+  isBackendChoice,
+} from "../../backends/mod.ts";
 import { rescore, type RescoreResult } from "../pipeline/rescore.ts";
 import { printError } from "./exit.ts";
 import { parseToolFlags } from "./parser.ts";
@@ -67,7 +72,7 @@ export function parseRescoreArgs(
         );
       }
       const backend = flags.get("backend") ?? "auto";
-      if (backend !== "auto" && !(BACKEND_NAMES as readonly string[]).includes(backend)) {
+      if (!isBackendChoice(backend)) {
         return Effect.fail(
           new RescoreArgsInvalid({
             detail: `rescore: --backend: expected auto or one of ${BACKEND_NAMES.join(", ")}, ` +
@@ -78,7 +83,7 @@ export function parseRescoreArgs(
       return Effect.succeed({
         out,
         runs,
-        backend: backend as BackendChoice,
+        backend,
         ...(split ? { split } : {}),
       });
     }),
@@ -103,7 +108,7 @@ if (import.meta.main) {
         args
           ? Effect.map(
             Effect.flatMap(
-              Effect.promise(() => initBackend(args.backend)),
+              initBackendEffect(args.backend),
               () => rescore(args.out, args.runs, args.split ? { split: args.split } : {}),
             ),
             (r) => {
@@ -119,6 +124,7 @@ if (import.meta.main) {
         RescoreInvalid: (e) => Effect.sync(() => (printError(e.message), 2)),
         SweepsNotMergeable: (e) => Effect.sync(() => (printError(e.message), 2)),
         AssetInvalid: (e) => Effect.sync(() => (printError(e.message), 2)),
+        BackendUnavailable: (e) => Effect.sync(() => (printError(e.message), 2)),
         IOFailed: (e) => Effect.sync(() => (printError(e.message), 1)),
         ReportWriteFailed: (e) => Effect.sync(() => (printError(e.message), 1)),
       }),
